@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One set of compiler settings for every target: Swift 6 language mode is the package default;
+/// `ExistentialAny` keeps existential costs visible.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Canopy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "canopy", targets: ["canopy"]),
+        .library(name: "CanopyModel", targets: ["CanopyModel"]),
+        .library(name: "CanopyStore", targets: ["CanopyStore"]),
+        .library(name: "CanopyAWS", targets: ["CanopyAWS"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "CanopyModel", swiftSettings: swiftSettings),
+        .target(
+            name: "CanopyStore",
+            dependencies: [
+                "CanopyModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CanopyAWS",
+            dependencies: [
+                "CanopyModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/shapes")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CanopyDemo",
+            dependencies: ["CanopyModel", "CanopyStore"],
+            resources: [.copy("Resources/demo-estate.json")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "canopy",
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyDemo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CanopyTestSupport",
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyAWS"],
+            path: "Tests/CanopyTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanopyStoreTests",
+            dependencies: ["CanopyStore", "CanopyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanopyAWSTests",
+            dependencies: ["CanopyAWS", "CanopyStore", "CanopyTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
