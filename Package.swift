@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CanopyModel", targets: ["CanopyModel"]),
         .library(name: "CanopyStore", targets: ["CanopyStore"]),
         .library(name: "CanopyAWS", targets: ["CanopyAWS"]),
+        .library(name: "CanopyInventory", targets: ["CanopyInventory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -47,6 +48,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CanopyInventory",
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyAWS", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CanopyDemo",
             dependencies: ["CanopyModel", "CanopyStore"],
             resources: [.copy("Resources/demo-estate.json")],
@@ -55,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyDemo",
+                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -75,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyAWSTests",
-            dependencies: ["CanopyAWS", "CanopyStore", "CanopyTestSupport"],
+            dependencies: ["CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

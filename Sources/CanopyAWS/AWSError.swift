@@ -12,13 +12,26 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
     /// The server's `Retry-After` hint, in seconds.
     public var retryAfterSeconds: Double?
 
+    public init(
+        service: String, operation: String, status: Int, code: String, message: String, requestID: String? = nil,
+        retryAfterSeconds: Double? = nil
+    ) {
+        self.service = service
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
     public var description: String {
         "\(service) \(operation) failed: \(code) (HTTP \(status))" + (message.isEmpty ? "" : ": \(message)")
     }
 
     /// Reads the code and message from any protocol's error body; an HTML page (moto's answer to an
     /// operation it has not implemented) becomes `NotImplemented`/`InternalFailure` with its title.
-    static func parse(service: String, operation: String, response: AWSHTTPResponse) -> AWSServiceError {
+    public static func parse(service: String, operation: String, response: AWSHTTPResponse) -> AWSServiceError {
         var code = ""
         var message = ""
         var requestID = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")

@@ -53,7 +53,8 @@ public struct ShapeDecoder: Sendable {
         if root.children.isEmpty, let members = shape.members,
             let (name, _) = members.first(where: { ($0.value.locationName ?? $0.key) == root.name })
         {
-            return .object([name: .string(root.text)])
+            // An empty constraint (`<LocationConstraint/>`) means "no value", as boto3 reports it.
+            return root.text.isEmpty ? [:] : .object([name: .string(root.text)])
         }
         return decodeXML(root, shape: shape)
     }
@@ -143,10 +144,13 @@ public struct ShapeDecoder: Sendable {
         guard let shape else { return value }
         switch (shape.type, value) {
         case ("structure", .object(let members)):
+            // REST-JSON bodies may use a member's wire name (`detectorIds` for `DetectorIds`).
+            var byWireName: [String: (String, ServiceModel.MemberRef)] = [:]
+            for (name, ref) in shape.members ?? [:] { byWireName[ref.locationName ?? name] = (name, ref) }
             var result: [String: JSONValue] = [:]
             for (key, member) in members {
-                let ref = shape.members?[key]
-                result[key] = convertJSON(member, shape: ref.flatMap { model.shapes[$0.shape] })
+                let (name, ref) = byWireName[key] ?? (key, shape.members?[key])
+                result[name] = convertJSON(member, shape: ref.flatMap { model.shapes[$0.shape] })
             }
             return .object(result)
         case ("list", .array(let items)):

@@ -39,7 +39,7 @@ public struct ScanCompletion: Sendable {
 }
 
 /// Resources found by one collector unit, staged until the scan completes.
-public struct CollectedResources: Sendable {
+public struct CollectedResources: Sendable, Codable {
     public var unit: ScanUnit
     public var resources: [Resource]
 
@@ -69,6 +69,8 @@ public protocol ResourceRepository: Sendable {
     func resource(uid: String) async throws -> Resource?
     /// Every resource as it stood after the given scan.
     func snapshot(scanID: Int64) async throws -> [Resource]
+    /// The same snapshot grouped by the collector unit that found each resource.
+    func snapshotByUnit(scanID: Int64) async throws -> [CollectedResources]
     /// The changes a scan recorded against the inventory before it.
     func changes(scanID: Int64) async throws -> [ResourceChange]
     /// One resource's history, oldest first.

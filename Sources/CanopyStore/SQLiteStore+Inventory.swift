@@ -18,11 +18,14 @@ struct InventoryMerge {
         var account: String
         var region: String
         var type: String
+        /// The region of the collector unit that found it (`global` for S3's ListBuckets, say),
+        /// which can differ from the resource's own region.
+        var unitRegion: String
         var service: String
         var observedAt: Date
         var versionHash: String
 
-        var unitKey: String { "\(account)|\(region)|\(service)" }
+        var unitKey: String { "\(account)|\(unitRegion)|\(service)" }
 
         init(row: Row) {
             uid = row["uid"]
@@ -30,6 +33,7 @@ struct InventoryMerge {
             account = row["account"]
             region = row["region"]
             type = row["type"]
+            unitRegion = row["unit_region"]
             service = row["service"]
             observedAt = row["observed_at"]
             versionHash = row["version_hash"]
@@ -41,7 +45,7 @@ struct InventoryMerge {
             db, sql: "SELECT * FROM staged_resource WHERE scan_id = ?", arguments: [scanID]
         ).map(Placement.init(row:))
         let current = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT uid, provider, account, region, type, service, observed_at, version_hash FROM current_resource")
+            try Row.fetchAll(db, sql: "SELECT uid, provider, account, region, type, unit_region, service, observed_at, version_hash FROM current_resource")
                 .map { (Placement(row: $0)) }.map { ($0.uid, $0) },
             uniquingKeysWith: { first, _ in first })
         let covered = Set(completion.succeededUnits.map { "\($0.account)|\($0.region)|\($0.service)" })
@@ -57,13 +61,13 @@ struct InventoryMerge {
                 }
                 try db.execute(
                     sql: """
-                        UPDATE current_resource SET provider = ?, account = ?, region = ?, type = ?, service = ?,
+                        UPDATE current_resource SET provider = ?, account = ?, region = ?, type = ?, unit_region = ?, service = ?,
                             name = ?, tags = ?, properties = ?, observed_at = ?, version_hash = ?, last_seen_scan = ?
                         WHERE uid = ?
                         """,
                     arguments: [
-                        placement.provider, placement.account, placement.region, placement.type, placement.service,
-                        version.name, try StoreCoding.text(version.tags), version.properties.canonicalJSON(),
+                        placement.provider, placement.account, placement.region, placement.type, placement.unitRegion,
+                        placement.service, version.name, try StoreCoding.text(version.tags), version.properties.canonicalJSON(),
                         placement.observedAt, placement.versionHash, scanID, placement.uid,
                     ])
                 if previous.versionHash != placement.versionHash {
@@ -73,13 +77,13 @@ struct InventoryMerge {
                 try recordChange(placement, name: version.name, kind: .added, differences: [])
                 try db.execute(
                     sql: """
-                        INSERT INTO current_resource (uid, provider, account, region, type, service, name, tags,
-                            properties, observed_at, version_hash, first_seen_scan, last_seen_scan)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO current_resource (uid, provider, account, region, type, unit_region, service, name,
+                            tags, properties, observed_at, version_hash, first_seen_scan, last_seen_scan)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         placement.uid, placement.provider, placement.account, placement.region, placement.type,
-                        placement.service, version.name, try StoreCoding.text(version.tags),
+                        placement.unitRegion, placement.service, version.name, try StoreCoding.text(version.tags),
                         version.properties.canonicalJSON(), placement.observedAt, placement.versionHash, scanID,
                         scanID,
                     ])
@@ -99,9 +103,10 @@ struct InventoryMerge {
         // so any two snapshots can be compared directly.
         try db.execute(
             sql: """
-                INSERT INTO snapshot_resource (scan_id, uid, provider, account, region, type, service, observed_at,
-                    version_hash)
-                SELECT ?, uid, provider, account, region, type, service, observed_at, version_hash FROM current_resource
+                INSERT INTO snapshot_resource (scan_id, uid, provider, account, region, type, unit_region, service,
+                    observed_at, version_hash)
+                SELECT ?, uid, provider, account, region, type, unit_region, service, observed_at, version_hash
+                FROM current_resource
                 """,
             arguments: [scanID])
         try db.execute(sql: "DELETE FROM staged_resource WHERE scan_id = ?", arguments: [scanID])
@@ -206,6 +211,26 @@ extension SQLiteStore: ResourceRepository {
                     """,
                 arguments: [scanID]
             ).map(Self.currentResource(from:))
+        }
+    }
+
+    public func snapshotByUnit(scanID: Int64) async throws -> [CollectedResources] {
+        try await writer.read { db in
+            var batches: [ScanUnit: [Resource]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.*, v.name, v.tags, v.properties FROM snapshot_resource s
+                    JOIN resource_version v ON v.hash = s.version_hash
+                    WHERE s.scan_id = ? ORDER BY s.uid
+                    """,
+                arguments: [scanID])
+            {
+                let unit = ScanUnit(account: row["account"], region: row["unit_region"], service: row["service"])
+                batches[unit, default: []].append(try Self.currentResource(from: row))
+            }
+            return batches.map { CollectedResources(unit: $0.key, resources: $0.value) }
+                .sorted { $0.unit.description < $1.unit.description }
         }
     }
 

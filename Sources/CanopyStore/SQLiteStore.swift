@@ -97,14 +97,15 @@ extension SQLiteStore: ScanRepository {
             let stagedStatement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO staged_resource
-                        (scan_id, uid, provider, account, region, type, service, observed_at, version_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (scan_id, uid, provider, account, region, type, unit_region, service, observed_at,
+                         version_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (resource, tagsText, propertiesText, hash) in rows {
                 try versionStatement.execute(arguments: [hash, resource.name, tagsText, propertiesText])
                 try stagedStatement.execute(arguments: [
                     scanID, resource.uid, resource.provider.rawValue, resource.account, resource.region,
-                    resource.type, batch.unit.service, resource.observedAt, hash,
+                    resource.type, batch.unit.region, batch.unit.service, resource.observedAt, hash,
                 ])
             }
         }

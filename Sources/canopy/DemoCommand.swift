@@ -1,0 +1,64 @@
+import ArgumentParser
+import CanopyDemo
+import CanopyModel
+import CanopyStore
+import Foundation
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Load the bundled demo estate (a four-account power utility) into canopy-demo.db and show it.",
+        discussion: "Needs no network, no credentials and no Python.")
+
+    @Option(help: "Where to write the demo database (replaced if it exists).") var database = "canopy-demo.db"
+    @Option(help: "Instead: record the complete scans of this database as demo data (for maintainers).")
+    var recordFrom: String?
+    @Option(help: "With --record-from: the file to write.") var output = "Sources/CanopyDemo/Resources/demo-estate.json"
+
+    func run() async throws {
+        if let recordFrom {
+            let recording = try await DemoRecording.record(
+                from: try SQLiteStore(path: recordFrom),
+                description: "GridCo, a four-account power utility, seeded into moto by shared/tools/moto/seed_estate.py and scanned by Canopy")
+            try recording.encoded().write(to: URL(fileURLWithPath: output))
+            printOut("recorded \(recording.scans.count) scans of \(recording.accounts.count) accounts into \(output)")
+            return
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        let store = try SQLiteStore(path: database)
+        let recording = try DemoRecording.bundled()
+        try await recording.load(into: store)
+
+        let accounts = try await store.accounts()
+        let scans = try await store.scans(limit: 10)
+        let counts = try await store.countsByType()
+        printOut("Canopy demo — \(recording.description)")
+        printOut("database: \(database)\n")
+        printOut("accounts (\(accounts.count)):")
+        for account in accounts {
+            printOut("  \(account.id)  \(account.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(account.organizationalUnit ?? "")")
+        }
+        printOut("\ninventory: \(counts.values.reduce(0, +)) resources")
+        for (type, count) in counts.sorted(by: { $0.key < $1.key }) {
+            printOut("  \(type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)")
+        }
+        if scans.count >= 2 {
+            let newer = scans[0].id
+            let older = scans[1].id
+            let changes = try await store.diff(from: older, to: newer)
+            printOut("\nbetween scan \(older) and scan \(newer): \(changes.count) changes")
+            for change in changes.prefix(12) {
+                let sign = change.kind == .added ? "+" : change.kind == .removed ? "-" : "~"
+                let detail = change.differences.prefix(2).map { "\($0.path): \($0.before?.compactText ?? "∅") → \($0.after?.compactText ?? "∅")" }.joined(separator: "; ")
+                printOut("  \(sign) \(change.type) \(change.name)" + (detail.isEmpty ? "" : "  (\(detail.prefix(120)))"))
+            }
+        }
+        printOut("""
+
+            next:
+              canopy resources --database \(database) --type ec2 --tag Env=prod
+              canopy scans --database \(database)
+              canopy diff --database \(database) \(scans.last?.id ?? 1) \(scans.first?.id ?? 2)
+            """)
+    }
+}
