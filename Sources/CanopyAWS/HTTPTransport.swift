@@ -93,6 +93,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = maximumConnectionsPerHost
         configuration.decompression = .enabled(limit: .ratio(100))
+        // A refused connection should fail the call (and be retried under Canopy's budget), not be
+        // retried silently inside the pool until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -123,7 +123,10 @@ public struct InventoryScanner: Sendable {
             return try await execute(scan: scan, units: units, setupErrors: setupErrors, configuration: configuration, progress: progress)
         } catch {
             let reason = error is CancellationError ? "interrupted before every unit was collected" : "\(error)"
-            try? await store.abandonScan(scan.id, reason: reason, at: now())
+            // The scan's own task is cancelled; the bookkeeping runs outside it so it is not cancelled too.
+            let store = self.store
+            let finishedAt = now()
+            await Task.detached { try? await store.abandonScan(scan.id, reason: reason, at: finishedAt) }.value
             logger.warning("scan abandoned", metadata: ["scan": "\(scan.id)", "reason": "\(reason)"])
             throw error
         }

@@ -51,6 +51,17 @@ public struct PropertyDifference: Sendable, Hashable, Codable {
 }
 
 public enum StateDiff {
+    /// Members whose value moves with the clock rather than with configuration: a new value is kept
+    /// as the latest observation but is not a change (AWS Config leaves these out of its timeline too).
+    public static let volatileKeys: Set<String> = [
+        "LatestRestorableTime", "LatestDeliveryTime", "LatestDeliveryAttemptTime", "LatestDeliveryAttemptSucceeded",
+        "LatestNotificationTime", "LatestNotificationAttemptTime", "LatestNotificationAttemptSucceeded",
+        "LatestDigestDeliveryTime", "LatestCloudWatchLogsDeliveryTime", "lastStatusChangeTime", "LastUsedDate",
+        "password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date",
+        "access_key_1_last_used_region", "access_key_2_last_used_region", "access_key_1_last_used_service",
+        "access_key_2_last_used_service",
+    ]
+
     /// The differences between two observations of one resource, in a stable order.
     public static func differences(from old: ObservedState, to new: ObservedState) -> [PropertyDifference] {
         var result: [PropertyDifference] = []
@@ -71,7 +82,7 @@ public enum StateDiff {
         if old == new { return }
         switch (old, new) {
         case (.object(let a)?, .object(let b)?):
-            for key in Set(a.keys).union(b.keys).sorted() {
+            for key in Set(a.keys).union(b.keys).sorted() where !volatileKeys.contains(key) {
                 collect(a[key], b[key], path: path.isEmpty ? key : "\(path).\(key)", into: &result)
             }
         case (.array(let a)?, .array(let b)?) where a.count == b.count:

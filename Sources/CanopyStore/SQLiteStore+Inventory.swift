@@ -57,7 +57,10 @@ struct InventoryMerge {
                 if previous.versionHash != placement.versionHash {
                     let before = try loadVersion(previous.versionHash)
                     let differences = StateDiff.differences(from: before, to: version)
-                    try recordChange(placement, name: version.name, kind: .modified, differences: differences)
+                    // Only volatile members moved (a restorable time, a delivery time): newer, not changed.
+                    if !differences.isEmpty {
+                        try recordChange(placement, name: version.name, kind: .modified, differences: differences)
+                    }
                 }
                 try db.execute(
                     sql: """
@@ -280,10 +283,10 @@ extension SQLiteStore: ResourceRepository {
                 }
                 if (old["version_hash"] as String) != (row["version_hash"] as String) {
                     let oldVersion = try Self.loadVersion(old["version_hash"], db)
-                    result.append(
-                        change(
-                            row, name: newVersion.name, kind: .modified,
-                            differences: StateDiff.differences(from: oldVersion, to: newVersion)))
+                    let differences = StateDiff.differences(from: oldVersion, to: newVersion)
+                    if !differences.isEmpty {
+                        result.append(change(row, name: newVersion.name, kind: .modified, differences: differences))
+                    }
                 }
             }
             for (uid, row) in before where after[uid] == nil {

@@ -60,7 +60,7 @@ public enum Moto {
     public static func control(_ path: String, body: String) throws {
         try python([
             "-c",
-            "import urllib.request; urllib.request.urlopen(urllib.request.Request('\(endpoint.absoluteString)\(path)', data=b'\(body)', method='POST'), timeout=30).read()",
+            "import urllib.request; urllib.request.urlopen(urllib.request.Request('\(endpoint.absoluteString)\(path)', data=b'\(body)', method='POST', headers={'Content-Type': 'text/plain'}), timeout=30).read()",
         ])
     }
 
