@@ -75,6 +75,9 @@ let package = Package(
             path: "Tests/CanopyTestSupport",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",
