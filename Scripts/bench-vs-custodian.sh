@@ -36,9 +36,9 @@ manifest = json.load(open(f"{work}/estate.json"))
 with open(f"{work}/accounts.yml", "w") as f:
     f.write("accounts:\n")
     for key, value in sorted(manifest["accounts"].items()):
-        f.write(f"  - account_id: '{value['id']}'\n    name: {key}\n    regions: [us-east-1, ap-northeast-1]\n")
-        if value["id"] != "123456789012":
-            f.write(f"    role: arn:aws:iam::{value['id']}:role/OrganizationAccountAccessRole\n")
+        # c7n-org requires a role for every account, the management account included.
+        f.write(f"  - account_id: '{value['id']}'\n    name: {key}\n    regions: [us-east-1, ap-northeast-1]\n"
+                f"    role: arn:aws:iam::{value['id']}:role/OrganizationAccountAccessRole\n")
 types = ["ec2", "ebs", "ebs-snapshot", "ami", "vpc", "subnet", "security-group", "elastic-ip", "nat-gateway", "s3",
          "iam-user", "iam-role", "iam-policy", "account", "rds", "rds-snapshot", "dynamodb-table", "kms-key", "lambda",
          "app-elb", "asg", "cloudtrail", "config-recorder", "backup-plan", "backup-vault", "hostedzone", "healthcheck"]
@@ -60,7 +60,7 @@ measure canopy .build/release/canopy scan --database "$work/canopy.db" --endpoin
 canopy_resources=$(sed -n 's/.*complete in [0-9.]* s: \([0-9]*\) resources.*/\1/p' "$work/canopy.out")
 
 echo "c7n-org run …"
-measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/accounts.yml" -u "$work/policies.yml" \
+measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/accounts.yml" -u "$work/policies.yml" --cache-period 0 \
     -s "$work/c7n-out" --region us-east-1 --region ap-northeast-1
 custodian_resources=$(find "$work/c7n-out" -name resources.json -exec python3 -c \
     "import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))" {} + | awk '{s+=$1} END {print s}')

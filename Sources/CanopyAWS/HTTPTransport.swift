@@ -34,11 +34,11 @@ public struct AWSHTTPRequest: Sendable {
         return isDefault ? host : "\(host):\(port)"
     }
 
+    /// The full URL: scheme, host and port of `endpoint`, then `encodedPath` and the query.
     public var url: String {
-        var base = endpoint.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        let basePath = endpoint.path == "/" ? "" : ""
-        var text = base + basePath + (encodedPath.hasPrefix("/") ? encodedPath : "/" + encodedPath)
+        var base = "\(endpoint.scheme ?? "https")://\(endpoint.host ?? "")"
+        if let port = endpoint.port { base += ":\(port)" }
+        var text = base + (encodedPath.hasPrefix("/") ? encodedPath : "/" + encodedPath)
         if !query.isEmpty {
             text += "?" + query.map { "\(SigV4Signer.uriEncode($0.name))=\(SigV4Signer.uriEncode($0.value))" }
                 .joined(separator: "&")

@@ -46,10 +46,7 @@ public struct DemoRecording: Codable, Sendable {
     public static func record(from store: any CanopyStore, description: String) async throws -> DemoRecording {
         var snapshots: [(Scan, [CollectedResources])] = []
         for scan in try await store.scans(limit: 1_000).reversed() where scan.status == .complete {
-            let batches = try await store.snapshotByUnit(scanID: scan.id).map { batch in
-                CollectedResources(unit: batch.unit, resources: batch.resources.filter { !isEmulatorArtifact($0) })
-            }
-            snapshots.append((scan, batches))
+            snapshots.append((scan, try await store.snapshotByUnit(scanID: scan.id)))
         }
         let everyUnit = Set(snapshots.flatMap { $0.1.map(\.unit) })
         let recorded = snapshots.map { scan, batches in
@@ -67,13 +64,6 @@ public struct DemoRecording: Codable, Sendable {
             }
         }
         return DemoRecording(description: description, accounts: try await store.accounts(), scans: recorded, metrics: metrics)
-    }
-
-    /// moto gives every account the snapshots behind its built-in AMI catalogue (about 1,200 per
-    /// region); they are the emulator's, not GridCo's, and would swell the demo a hundredfold.
-    static func isEmulatorArtifact(_ resource: Resource) -> Bool {
-        resource.type == "aws.ebs-snapshot"
-            && resource.properties["Description"]?.stringValue?.hasPrefix("Auto-created snapshot for AMI") == true
     }
 
     /// Replays the recording into `store` through the same calls a live scan makes.

@@ -83,6 +83,10 @@ public struct InventoryScanner: Sendable {
         _ configuration: ScanConfiguration, progress: @escaping @Sendable (ScanProgress) -> Void = { _ in }
     ) async throws -> Scan {
         let collectors = try Collectors.select(configuration.services)
+        // A bad accounts file is reported before any network call.
+        if case .file(let path, let role) = configuration.accounts {
+            _ = try AccountsFile.load(path: path, defaultRole: role)
+        }
         let homeRegion = configuration.regions.first { $0 != "all" } ?? "us-east-1"
         let caller = try await OrganizationDiscovery.callerAccount(client, region: homeRegion)
         let (targets, source) = try await resolveAccounts(configuration.accounts, caller: caller)

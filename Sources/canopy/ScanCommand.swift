@@ -45,7 +45,16 @@ struct ScanCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let store = try database.open()
         let transport = AsyncHTTPClientTransport(maximumConnectionsPerHost: max(32, concurrency * 4))
-        defer { Task { try? await transport.shutdown() } }
+        do {
+            try await scan(store: store, transport: transport, environment: environment)
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+        try await transport.shutdown()
+    }
+
+    private func scan(store: SQLiteStore, transport: AsyncHTTPClientTransport, environment: [String: String]) async throws {
         let endpoints = EndpointResolver.fromEnvironment(environment, explicit: endpoint.flatMap(URL.init(string:)))
         var logger = Logger(label: "canopy")
         logger.logLevel = environment["CANOPY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error

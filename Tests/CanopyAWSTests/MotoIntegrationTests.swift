@@ -108,7 +108,13 @@ struct MotoIntegrationTests {
 
     @Test func collectedPropertiesHaveBoto3Shapes() async throws {
         let store = try SQLiteStore()
-        _ = try await Self.scan(store, services: ["ec2", "s3", "iam", "account", "kms"])
+        _ = try await Self.scan(store, services: ["ec2", "ebs", "s3", "iam", "account", "kms"])
+        let snapshots = try await store.resources(ResourceQuery(types: ["aws.ebs-snapshot"]))
+        #expect(snapshots.count == 2, "only the estate's own snapshots, not moto's AMI catalogue")
+        #expect(snapshots.allSatisfy { $0.properties["OwnerId"]?.stringValue == $0.account })
+        #expect(snapshots.filter { snapshot in
+            (snapshot.properties["CreateVolumePermissions"]?.arrayValue ?? []).contains { $0["Group"] == "all" }
+        }.count == 1)
         let instances = try await store.resources(ResourceQuery(types: ["aws.ec2"]))
         #expect(instances.count == 50)
         #expect(instances.allSatisfy { $0.properties.value(atPath: "State.Name")?.stringValue != nil })
@@ -163,14 +169,11 @@ struct MotoIntegrationTests {
 
     @Test func inventoryUnderThirtyPercentFaultsEqualsTheFaultFreeOne() async throws {
         try Moto.seed()
-        // Every service except EBS, whose per-snapshot attribute calls (moto owns ~1,200 snapshots per
-        // account and region) would make this test minutes long without exercising anything new.
-        let services = Collectors.all.map(\.service).filter { $0 != "ebs" }
         let clean = try SQLiteStore()
-        _ = try await Self.scan(clean, services: services)
+        _ = try await Self.scan(clean)
         let faults = FaultInjectingTransport(wrapping: Self.transport, failureRate: 0.3, seed: 20_261_129)
         let faulty = try SQLiteStore()
-        let scan = try await Self.scan(faulty, client: Self.client(transport: faults, attempts: 14, budget: 100_000), services: services)
+        let scan = try await Self.scan(faulty, client: Self.client(transport: faults, attempts: 14, budget: 100_000))
         #expect(scan.errors.isEmpty, "\(scan.errors)")
         #expect(faults.injected > 100)
         #expect(scan.throttledRetries > 0)
@@ -261,6 +264,18 @@ struct MotoIntegrationTests {
         } catch let error as TransportError {
             #expect("\(error)".contains("127.0.0.1:9"))
         }
+    }
+
+    @Test func regionsAllMeansEveryEnabledRegion() async throws {
+        try Moto.seed()
+        let store = try SQLiteStore()
+        let scan = try await InventoryScanner(client: Self.client(), store: store).run(
+            ScanConfiguration(accounts: .caller, regions: ["all"], services: ["vpc"]))
+        #expect(scan.scope.regions.count > 10)
+        #expect(Set(Self.regions).isSubset(of: scan.scope.regions))
+        #expect(scan.unitsTotal == scan.scope.regions.count)
+        #expect(scan.errors.isEmpty, "\(scan.errors.prefix(3))")
+        #expect(try await store.resources(ResourceQuery(types: ["aws.vpc"], regions: ["ap-northeast-1"])).isEmpty == false)
     }
 
     @Test func accountsFileScansOnlyTheListedAccountsAndRegions() async throws {

@@ -87,6 +87,20 @@ enum CPUMetrics {
         -> [MetricSeries]
     {
         guard !instances.isEmpty else { return [] }
+        // Ask only for instances CloudWatch has the metric for (ListMetrics covers the last two weeks):
+        // an instance stopped for longer, or launched a minute ago, would cost a query and return nothing.
+        let listed = try await context.client.queryPages(
+            "cloudwatch", "ListMetrics", region: context.region,
+            parameters: ["Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions.member.1.Name": "InstanceId"],
+            itemsKey: "Metrics")
+        var withData: Set<String> = []
+        for metric in listed {
+            for dimension in metric["Dimensions"]?.arrayValue ?? [] where dimension["Name"] == "InstanceId" {
+                if let id = dimension["Value"]?.stringValue { withData.insert(id) }
+            }
+        }
+        let instances = instances.filter { withData.contains($0.instanceID) }
+        guard !instances.isEmpty else { return [] }
         let end = context.observedAt
         let start = end.addingTimeInterval(-context.metricWindow)
         let batches = stride(from: 0, to: instances.count, by: 500).map {
@@ -158,7 +172,10 @@ struct EBSCollector: Collector {
                     type: "aws.ebs", uid: context.arn("ec2", "volume/\(id)"), id: id, tags: tagDictionary(volume["Tags"]),
                     properties: volume))
         }
-        let ownSnapshots = try await snapshots
+        // `Owner=self` is the request; the owner check enforces it, since an emulator (moto) ignores
+        // the filter and answers with its whole public catalogue.
+        let accountID = context.account.id
+        let ownSnapshots = try await snapshots.filter { $0["OwnerId"]?.stringValue == accountID }
         // Whether a snapshot is shared publicly is an attribute, not part of DescribeSnapshots.
         let permissions = try await concurrentMap(ownSnapshots, limit: context.detailConcurrency) { snapshot in
             let id = snapshot["SnapshotId"]?.stringValue ?? ""
@@ -177,7 +194,7 @@ struct EBSCollector: Collector {
                     tags: tagDictionary(snapshot["Tags"]),
                     properties: snapshot.merging(["CreateVolumePermissions": permission])))
         }
-        for image in try await images {
+        for image in try await images where image["OwnerId"]?.stringValue == accountID {
             let id = image["ImageId"]?.stringValue ?? ""
             var resource = context.resource(
                 type: "aws.ami", uid: context.arn("ec2", "image/\(id)", account: ""), id: id,
