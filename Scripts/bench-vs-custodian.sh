@@ -16,13 +16,10 @@ shared="${CANOPY_SHARED:-../shared}"
 port=5088
 endpoint="http://127.0.0.1:${port}"
 work="$(mktemp -d)"
-python3 -m moto.server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 60); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=1).close()" 2>/dev/null && break
-    sleep 0.5
-done
+source Scripts/moto.sh
+moto_pid=""
+trap '[ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"' EXIT
+start_moto "$port" "$work/moto.log"
 echo "seeding GridCo with --scale $scale …"
 python3 "$shared/tools/moto/seed_estate.py" --endpoint "$endpoint" --reset --quiet --scale "$scale" --manifest "$work/estate.json"
 swift build -c release --product canopy > /dev/null

@@ -19,18 +19,8 @@ public struct DemoRecording: Codable, Sendable {
     public var scans: [RecordedScan]
     public var metrics: [MetricSeries]
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let encoder = CanopyJSON.encoder()
+    static let decoder = CanopyJSON.decoder()
 
     /// The recording that ships inside the binary.
     public static func bundled() throws -> DemoRecording {

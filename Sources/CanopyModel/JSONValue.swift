@@ -121,12 +121,12 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
+    private static let canonicalEncoder = CanopyJSON.encoder()
+
     /// Canonical JSON text: keys sorted, no insignificant whitespace; equal values give equal text.
     public func canonicalJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a JSONValue cannot fail: every case maps onto a JSON primitive.
-        let data = (try? encoder.encode(self)) ?? Data("null".utf8)
+        let data = (try? Self.canonicalEncoder.encode(self)) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -38,10 +38,7 @@ struct Table {
 
 enum JSONOutput {
     static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value)
+        try CanopyJSON.encoder(pretty: true).encode(value)
     }
 }
 
