@@ -42,10 +42,12 @@ struct DemoCommand: AsyncParsableCommand {
         for (type, count) in counts.sorted(by: { $0.key < $1.key }) {
             printOut("  \(type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)")
         }
+        var example: String?
         if scans.count >= 2 {
             let newer = scans[0].id
             let older = scans[1].id
             let changes = try await store.diff(from: older, to: newer)
+            example = changes.first { $0.kind == .modified }?.uid
             printOut("\nbetween scan \(older) and scan \(newer): \(changes.count) changes")
             for change in changes.prefix(12) {
                 let sign = change.kind == .added ? "+" : change.kind == .removed ? "-" : "~"
@@ -60,5 +62,8 @@ struct DemoCommand: AsyncParsableCommand {
               canopy scans --database \(database)
               canopy diff --database \(database) \(scans.last?.id ?? 1) \(scans.first?.id ?? 2)
             """)
+        if let example {
+            printOut("  canopy resource --database \(database) \(example)")
+        }
     }
 }
