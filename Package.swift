@@ -48,6 +48,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CanopyPolicy",
+            dependencies: ["CanopyModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CanopyInventory",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", .product(name: "Logging", package: "swift-log"),
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(
             name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CanopyPolicyTests", dependencies: ["CanopyPolicy"], swiftSettings: swiftSettings),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs every Canopy test: unit, store contract, and the AWS integration tests against a moto
-# server on 127.0.0.1 (installed from PyPI and started here when none is running).
+# Runs every Canopy test: unit, store contract, the AWS integration tests against a moto server on
+# 127.0.0.1 (installed from PyPI and started here when none is running), and the policy engine's
+# conformance tests against Cloud Custodian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port="${CANOPY_MOTO_PORT:-5055}"
 export CANOPY_MOTO_ENDPOINT="http://127.0.0.1:${port}"
 
-if ! python3 -c "import moto.server, flask_cors" 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3'
+# moto serves the AWS integration tests; Cloud Custodian (c7n) is the oracle for the policy engine.
+if ! python3 -c "import moto.server, flask_cors, c7n.filters.core" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50'
 fi
 
 source Scripts/moto.sh

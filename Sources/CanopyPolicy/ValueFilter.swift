@@ -1,0 +1,137 @@
+import CanopyModel
+import Foundation
+
+/// Custodian's comparison operators, with their aliases.
+public enum FilterOperator: String, Sendable, CaseIterable {
+    case eq, ne, gt, ge, lt, le, glob, regex, regexCase = "regex-case", `in`, ni, contains, difference, intersect, mod
+
+    static let aliases: [String: FilterOperator] = [
+        "equal": .eq, "not-equal": .ne, "greater-than": .gt, "gte": .ge, "less-than": .lt, "lte": .le, "not-in": .ni,
+    ]
+
+    public init?(name: String) {
+        if let known = FilterOperator(rawValue: name) ?? Self.aliases[name] { self = known } else { return nil }
+    }
+}
+
+/// Custodian's `value_type` conversions (`resource_count` and `expr` are not supported yet).
+public enum ValueType: String, Sendable, CaseIterable {
+    case age, expiration, integer, float, normalize, size, uniqueSize = "unique_size", cidr, cidrSize = "cidr_size"
+    case swap, date, version
+}
+
+/// A Custodian value filter: `key`, `op`, `value`, `value_type`, and the special values `absent`,
+/// `present`, `not-null` and `empty`, with Custodian's (Python's) comparison semantics.
+public struct ValueFilter: Sendable {
+    public var key: ResourcePath
+    public var op: FilterOperator?
+    public var value: JSONValue?
+    public var valueType: ValueType?
+    /// Custodian treats an absent value as an empty tuple for `in` and `not-in`, but not for the
+    /// `ni` spelling of the latter; the spelling is kept to follow it exactly.
+    let emptyWhenAbsent: Bool
+    /// Compiled once for `regex`/`regex-case`; a bad pattern is a load error, not a runtime one.
+    let pattern: NSRegularExpressionBox?
+
+    public init(
+        key: ResourcePath, op: FilterOperator?, value: JSONValue?, valueType: ValueType?, opSpelling: String? = nil
+    ) throws {
+        self.key = key
+        self.op = op
+        self.value = value
+        self.valueType = valueType
+        emptyWhenAbsent = ["in", "not-in"].contains(opSpelling ?? op?.rawValue ?? "")
+        // With `swap` the pattern is the resource's value, known only when matching.
+        if let op, op == .regex || op == .regexCase, valueType != .swap {
+            guard let text = value?.stringValue else { throw PolicyError.invalidValue("regex needs a string value") }
+            pattern = try NSRegularExpressionBox(text, caseInsensitive: op == .regex)
+        } else {
+            pattern = nil
+        }
+    }
+
+    /// Whether `resource` (its properties, in boto3's shape) matches, at time `now`.
+    public func matches(_ resource: JSONValue, now: Date) -> Bool {
+        var r = PyValue(key.value(in: resource))
+        var v = PyValue(value)
+        if emptyWhenAbsent, r == .none { r = .list([]) }
+        if let valueType { (v, r) = Self.convert(valueType, policy: v, resource: r, now: now) }
+
+        if case .string(let special) = v {
+            switch special {
+            case "absent" where r == .none: return true
+            case "present" where r != .none: return true
+            case "not-null" where r.truthy: return true
+            case "empty" where !r.truthy: return true
+            default: break
+            }
+        }
+        guard let op else { return r == v }
+        var pattern = pattern
+        if pattern == nil, op == .regex || op == .regexCase, case .string(let text) = v {
+            pattern = try? NSRegularExpressionBox(text, caseInsensitive: op == .regex)
+        }
+        return PyValue.apply(op, r, v, pattern: pattern) ?? false
+    }
+
+    /// Custodian's `process_value_type`: returns (policy side, resource side), possibly swapped.
+    static func convert(_ type: ValueType, policy v: PyValue, resource r: PyValue, now: Date) -> (PyValue, PyValue) {
+        switch type {
+        case .normalize:
+            if case .string(let s) = r { return (v, .string(s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())) }
+            return (v, r)
+        case .integer:
+            return (v, .int(Int64(r.text.trimmingCharacters(in: .whitespaces)) ?? 0))
+        case .float:
+            return (v, .float(Double(r.text.trimmingCharacters(in: .whitespaces)) ?? 0))
+        case .size:
+            return (v, .int(Int64(r.length ?? 0)))
+        case .uniqueSize:
+            return (v, .int(Int64(r.uniqueLength ?? 0)))
+        case .swap:
+            return (r, v)
+        case .date:
+            return (PyValue.date(parsing: v), PyValue.date(parsing: r))
+        case .age, .expiration:
+            // The policy value is a number of days before (age) or after (expiration) now.
+            let days = v.number ?? 0
+            let threshold = PyValue.datetime(now.addingTimeInterval((type == .age ? -1 : 1) * days * 86_400))
+            let date = PyValue.date(parsing: r)
+            let resourceSide = date == .none ? PyValue.int(0) : date
+            // Custodian compares the threshold with the resource's date for `age` (so "gt 90" reads
+            // "older than 90 days") and the resource's date with the threshold for `expiration`.
+            return type == .age ? (resourceSide, threshold) : (threshold, resourceSide)
+        case .cidr:
+            let policy = PyValue.cidr(parsing: v)
+            let resource = PyValue.cidr(parsing: r)
+            if case .address = policy, case .network = resource { return (resource, policy) }
+            return (policy, resource)
+        case .cidrSize:
+            if case .network(_, let prefix, _) = PyValue.cidr(parsing: r) { return (v, .int(Int64(prefix))) }
+            return (v, .int(0))
+        case .version:
+            return (.version(PyValue.versionComponents(v.text)), .version(PyValue.versionComponents(r.text)))
+        }
+    }
+}
+
+/// A compiled regular expression that is safe to share (patterns are immutable once built).
+final class NSRegularExpressionBox: @unchecked Sendable {
+    let expression: NSRegularExpression
+
+    init(_ pattern: String, caseInsensitive: Bool) throws {
+        do {
+            // ICU rejects an empty pattern; Python's matches everything, so `(?:)` stands in.
+            expression = try NSRegularExpression(
+                pattern: pattern.isEmpty ? "(?:)" : pattern, options: caseInsensitive ? [.caseInsensitive] : [])
+        } catch {
+            throw PolicyError.invalidValue("'\(pattern)' is not a valid regular expression")
+        }
+    }
+
+    /// Python's `re.match`: anchored at the start of the string, not at its end.
+    func matchesAtStart(_ text: String) -> Bool {
+        let range = NSRange(text.startIndex..., in: text)
+        return expression.firstMatch(in: text, options: [.anchored], range: range) != nil
+    }
+}
