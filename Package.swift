@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyDemo",
+                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,7 +83,10 @@ let package = Package(
         .testTarget(
             name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CanopyPolicyTests", dependencies: ["CanopyPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanopyPolicyTests", dependencies: ["CanopyPolicy", "CanopyStore", "CanopyDemo"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",
@@ -92,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyAWSTests",
-            dependencies: ["CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyTestSupport"],
+            dependencies: ["CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

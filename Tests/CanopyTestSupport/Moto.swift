@@ -78,9 +78,10 @@ public enum Moto {
         }
     }
 
-    struct MotoError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { "python helper failed: \(message)" }
+    public struct MotoError: Error, CustomStringConvertible {
+        public var message: String
+        public init(message: String) { self.message = message }
+        public var description: String { "python helper failed: \(message)" }
     }
 
     static func portIsOpen(host: String, port: Int) -> Bool {
