@@ -83,13 +83,14 @@ public struct InventoryScanner: Sendable {
         _ configuration: ScanConfiguration, progress: @escaping @Sendable (ScanProgress) -> Void = { _ in }
     ) async throws -> Scan {
         let collectors = try Collectors.select(configuration.services)
-        // A bad accounts file is reported before any network call.
+        // Read before any network call, so a bad accounts file is reported first.
+        var listed: [AccountTarget]?
         if case .file(let path, let role) = configuration.accounts {
-            _ = try AccountsFile.load(path: path, defaultRole: role)
+            listed = try AccountsFile.load(path: path, defaultRole: role)
         }
         let homeRegion = configuration.regions.first { $0 != "all" } ?? "us-east-1"
         let caller = try await OrganizationDiscovery.callerAccount(client, region: homeRegion)
-        let (targets, source) = try await resolveAccounts(configuration.accounts, caller: caller)
+        let (targets, source) = try await resolveAccounts(configuration.accounts, listed: listed, caller: caller)
         try await store.upsert(targets.map(\.account))
 
         var regionsByAccount: [String: [String]] = [:]
@@ -209,10 +210,12 @@ public struct InventoryScanner: Sendable {
         }
     }
 
-    private func resolveAccounts(_ selection: AccountSelection, caller: String) async throws -> ([AccountTarget], String) {
+    private func resolveAccounts(_ selection: AccountSelection, listed: [AccountTarget]?, caller: String) async throws
+        -> ([AccountTarget], String)
+    {
         switch selection {
         case .file(let path, let role):
-            return (try AccountsFile.load(path: path, defaultRole: role).map { target in
+            return ((listed ?? []).map { target in
                 var target = target
                 // The caller's own account needs no role unless the file insists on one explicitly.
                 if target.account.id == caller, target.roleARN?.hasSuffix("/\(role)") == true { target.roleARN = nil }
