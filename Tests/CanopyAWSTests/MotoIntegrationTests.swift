@@ -193,7 +193,13 @@ struct MotoIntegrationTests {
         let store = try SQLiteStore()
         _ = try await Self.scan(store, services: ["rds", "dynamodb"])
         let rdsBefore = try await store.resources(ResourceQuery(types: ["aws.rds"])).count
-        let denyRDS = ServiceDenyingTransport(inner: Self.transport, service: "rds")
+        // Every RDS call is denied, as an SCP or a missing permission would.
+        let denyRDS = InterceptingTransport(wrapping: Self.transport) { request in
+            guard request.header("Authorization")?.contains("/rds/aws4_request") == true else { return nil }
+            return AWSHTTPResponse(
+                status: 403,
+                body: Data("<ErrorResponse><Error><Code>AccessDenied</Code><Message>explicit deny in an SCP</Message></Error></ErrorResponse>".utf8))
+        }
         let scan = try await Self.scan(store, client: Self.client(transport: denyRDS), services: ["rds", "dynamodb"])
         #expect(scan.status == .complete)
         #expect(scan.unitsFailed == 8, "4 accounts × 2 regions of rds")
@@ -209,7 +215,11 @@ struct MotoIntegrationTests {
         let store = try SQLiteStore()
         let complete = try await Self.scan(store, services: ["vpc", "ec2"])
         let before = try await store.resources(ResourceQuery()).count
-        let slow = SlowTransport(inner: Self.transport, delay: .milliseconds(50))
+        // Latency on every call, so the scan can be interrupted part-way.
+        let slow = InterceptingTransport(wrapping: Self.transport) { _ in
+            try await Task.sleep(for: .milliseconds(50))
+            return nil
+        }
         let task = Task { try await Self.scan(store, client: Self.client(transport: slow), services: ["vpc", "ec2"], concurrency: 2) }
         try await Task.sleep(for: .milliseconds(400))
         task.cancel()
@@ -297,37 +307,5 @@ struct MotoIntegrationTests {
         let instances = try await store.resources(ResourceQuery(types: ["aws.ec2"]))
         #expect(instances.count == 3)
         #expect(instances.allSatisfy { $0.account == gridops && $0.region == "ap-northeast-1" })
-    }
-}
-
-/// Answers every call to one service with AccessDenied, as an SCP or a missing permission would.
-final class ServiceDenyingTransport: HTTPTransport {
-    let inner: any HTTPTransport
-    let service: String
-    init(inner: any HTTPTransport, service: String) {
-        self.inner = inner
-        self.service = service
-    }
-    func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
-        if request.header("Authorization")?.contains("/\(service)/aws4_request") == true {
-            return AWSHTTPResponse(
-                status: 403,
-                body: Data("<ErrorResponse><Error><Code>AccessDenied</Code><Message>explicit deny in an SCP</Message></Error></ErrorResponse>".utf8))
-        }
-        return try await inner.send(request, timeout: timeout)
-    }
-}
-
-/// Adds latency to every call, so a test can interrupt a scan part-way.
-final class SlowTransport: HTTPTransport {
-    let inner: any HTTPTransport
-    let delay: Duration
-    init(inner: any HTTPTransport, delay: Duration) {
-        self.inner = inner
-        self.delay = delay
-    }
-    func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
-        try await Task.sleep(for: delay)
-        return try await inner.send(request, timeout: timeout)
     }
 }

@@ -41,6 +41,25 @@ public final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     }
 }
 
+/// Wraps a real transport and lets a test answer (or delay) a call before it goes through:
+/// `intercept` returns a response to short-circuit the call, or `nil` to pass it on.
+public final class InterceptingTransport: HTTPTransport {
+    private let inner: any HTTPTransport
+    private let intercept: @Sendable (AWSHTTPRequest) async throws -> AWSHTTPResponse?
+
+    public init(
+        wrapping inner: any HTTPTransport, intercept: @escaping @Sendable (AWSHTTPRequest) async throws -> AWSHTTPResponse?
+    ) {
+        self.inner = inner
+        self.intercept = intercept
+    }
+
+    public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
+        if let answer = try await intercept(request) { return answer }
+        return try await inner.send(request, timeout: timeout)
+    }
+}
+
 /// Wraps a real transport and makes a share of calls fail the ways AWS fails under load:
 /// throttling answers, 503s and dropped connections. Deterministic for a given seed.
 public final class FaultInjectingTransport: HTTPTransport, @unchecked Sendable {
