@@ -1,3 +1,4 @@
+import CanopyModel
 import Crypto
 import Foundation
 
@@ -27,7 +28,7 @@ public struct SigV4Signer: Sendable {
             request.headers.removeAll { $0.name.lowercased() == "x-amz-security-token" }
             request.headers.append(("X-Amz-Security-Token", token))
         }
-        let payloadHash = Self.hex(SHA256.hash(data: request.body))
+        let payloadHash = SHA256.hash(data: request.body).hexEncoded
         if addContentSHA256 {
             request.headers.removeAll { $0.name.lowercased() == "x-amz-content-sha256" }
             request.headers.append(("X-Amz-Content-Sha256", payloadHash))
@@ -35,10 +36,10 @@ public struct SigV4Signer: Sendable {
         let (canonical, signedHeaders) = canonicalRequest(request, payloadHash: payloadHash)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [
-            "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8))),
+            "AWS4-HMAC-SHA256", amzDate, scope, SHA256.hash(data: Data(canonical.utf8)).hexEncoded,
         ].joined(separator: "\n")
-        let signature = Self.hex(
-            HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day))
+            .hexEncoded
         request.headers.append(
             (
                 "Authorization",
@@ -96,9 +97,6 @@ public struct SigV4Signer: Sendable {
         return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
 
     /// Header values are trimmed and runs of spaces collapse to one (outside quotes, per the spec's examples).
     static func trimHeaderValue(_ value: String) -> String {
