@@ -53,6 +53,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CanopyCompliance",
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CanopyInventory",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", .product(name: "Logging", package: "swift-log"),
@@ -68,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyDemo",
+                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,7 +100,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyAWSTests",
-            dependencies: ["CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyTestSupport"],
+            dependencies: [
+                "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyTestSupport",
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -11,20 +11,22 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// A filter tree: Custodian's `and`/`or`/`not` over value filters.
+/// A filter tree: Custodian's `and`/`or`/`not` over value filters and resource-specific filters.
 public indirect enum FilterNode: Sendable {
     case all([FilterNode])
     case any([FilterNode])
     /// Custodian's `not` negates the conjunction of its children.
     case none([FilterNode])
     case value(ValueFilter)
+    case resource(any ResourceFilter)
 
-    public func matches(_ resource: JSONValue, now: Date) -> Bool {
+    public func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
         switch self {
-        case .all(let children): children.allSatisfy { $0.matches(resource, now: now) }
-        case .any(let children): children.contains { $0.matches(resource, now: now) }
-        case .none(let children): !children.allSatisfy { $0.matches(resource, now: now) }
-        case .value(let filter): filter.matches(resource, now: now)
+        case .all(let children): children.allSatisfy { $0.matches(resource, in: context) }
+        case .any(let children): children.contains { $0.matches(resource, in: context) }
+        case .none(let children): !children.allSatisfy { $0.matches(resource, in: context) }
+        case .value(let filter): filter.matches(resource.properties, now: context.now)
+        case .resource(let filter): filter.matches(resource, in: context)
         }
     }
 }
@@ -35,20 +37,56 @@ public struct Policy: Sendable {
     /// Normalised to Canopy's type names (`ec2` → `aws.ec2`).
     public var resource: String
     public var description: String?
-    public var filters: FilterNode
-    /// Actions as written; executing them is not part of the filter engine.
+    /// The top-level filters, applied in order (a `resource_count` filter sees what the ones
+    /// before it left).
+    public var filters: [FilterNode]
+    /// Actions as written; `PolicyActions` executes them.
     public var actions: [JSONValue]
     public var metadata: JSONValue?
     public var location: SourceLocation
+    /// The policy's own YAML text, hashed into audit evidence.
+    public var source: String = ""
 
-    public func matches(_ resource: JSONValue, now: Date) -> Bool {
-        filters.matches(resource, now: now)
+    /// Whether one resource passes every per-resource filter (`resource_count` filters excluded).
+    public func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
+        filters.allSatisfy { node in
+            if case .value(let filter) = node, filter.valueType == .resourceCount { return true }
+            return node.matches(resource, in: context)
+        }
+    }
+
+    /// Convenience for a bare properties document (tests, one-off checks).
+    public func matches(_ properties: JSONValue, now: Date) -> Bool {
+        let resource = Resource(
+            uid: "", provider: .aws, account: "", region: "", type: self.resource, name: "", tags: tagDictionary(properties["Tags"]),
+            properties: properties, observedAt: now)
+        return matches(resource, in: EvaluationContext(now: now))
+    }
+
+    /// The resources the policy selects from `candidates` (of its type), applying the filters in
+    /// order as Custodian does.
+    public func select(_ candidates: [Resource], in context: EvaluationContext) -> [Resource] {
+        guard filters.contains(where: { if case .value(let f) = $0 { f.valueType == .resourceCount } else { false } }) else {
+            return candidates.filter { matches($0, in: context) }
+        }
+        var remaining = candidates
+        for node in filters {
+            if case .value(let filter) = node, filter.valueType == .resourceCount, let op = filter.op {
+                let keep = PyValue.apply(op, .int(Int64(remaining.count)), PyValue(filter.value), pattern: nil) ?? false
+                remaining = keep ? remaining : []
+            } else {
+                remaining = remaining.filter { node.matches($0, in: context) }
+            }
+        }
+        return remaining
     }
 }
 
 public enum PolicyError: Error, Sendable, CustomStringConvertible, Equatable {
     case invalidKey(String, reason: String)
     case invalidValue(String)
+    /// A problem with one field of a filter (the loader turns it into a file position).
+    case field(String, String)
     /// A problem at a place in a file, inside a named policy.
     case at(SourceLocation, policy: String?, message: String)
 
@@ -56,6 +94,7 @@ public enum PolicyError: Error, Sendable, CustomStringConvertible, Equatable {
         switch self {
         case .invalidKey(let key, let reason): "key '\(key)': \(reason)"
         case .invalidValue(let message): message
+        case .field(_, let message): message
         case .at(let location, let policy, let message):
             "\(location): " + (policy.map { "policy '\($0)': " } ?? "") + message
         }
@@ -89,7 +128,9 @@ public enum PolicyLoader {
             throw at(root, nil, "expected a top-level 'policies:' list")
         }
         var names: Set<String> = []
-        return try list.map { node in
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let directory = file.isEmpty ? nil : URL(fileURLWithPath: file).deletingLastPathComponent()
+        return try list.enumerated().map { index, node in
             guard let entry = node.mapping else { throw at(node, nil, "each policy must be a mapping") }
             guard let name = entry["name"]?.string, !name.isEmpty else { throw at(node, nil, "a policy needs a 'name'") }
             guard names.insert(name).inserted else { throw at(entry["name"], name, "the name is used twice") }
@@ -98,59 +139,54 @@ public enum PolicyLoader {
             for key in entry.keys.compactMap(\.string) where !known.contains(key) {
                 throw at(entry[key], name, "unknown policy field '\(key)'")
             }
-            let filters = try (entry["filters"]?.sequence ?? []).map { try filter($0, policy: name, at: at) }
+            let type = resource.contains(".") ? resource : "aws.\(resource)"
+            let filters = try (entry["filters"]?.sequence ?? []).map {
+                try filter($0, policy: name, resource: type, directory: directory, at: at)
+            }
             return Policy(
-                name: name, resource: resource.contains(".") ? resource : "aws.\(resource)",
-                description: entry["description"]?.string, filters: .all(filters),
+                name: name, resource: type, description: entry["description"]?.string, filters: filters,
                 actions: (entry["actions"]?.sequence ?? []).map(json), metadata: entry["metadata"].map(json),
-                location: SourceLocation(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0))
+                location: SourceLocation(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0),
+                source: sourceText(of: index, in: list, lines: lines))
         }
     }
 
-    static func filter(_ node: Node, policy: String, at: (Node?, String?, String) -> PolicyError) throws -> FilterNode {
+    static func filter(
+        _ node: Node, policy: String, resource: String, directory: URL?, nested: Bool = false,
+        at: (Node?, String?, String) -> PolicyError
+    ) throws -> FilterNode {
         guard let mapping = node.mapping else { throw at(node, policy, "a filter must be a mapping") }
         let keys = mapping.keys.compactMap(\.string)
         if keys.count == 1, let operand = ["and", "or", "not"].first(where: { $0 == keys[0] }) {
             guard let children = mapping[operand]?.sequence else {
                 throw at(mapping[operand], policy, "'\(operand)' takes a list of filters")
             }
-            let parsed = try children.map { try filter($0, policy: policy, at: at) }
+            let parsed = try children.map {
+                try filter($0, policy: policy, resource: resource, directory: directory, nested: true, at: at)
+            }
             return operand == "and" ? .all(parsed) : operand == "or" ? .any(parsed) : .none(parsed)
         }
-        // The short form `- "tag:Owner": absent` is a value filter on that key.
-        if keys.count == 1, !["type", "key"].contains(keys[0]) {
-            do {
-                return .value(try ValueFilter(key: ResourcePath(keys[0]), op: nil, value: json(mapping[keys[0]]!), valueType: nil))
-            } catch let error as PolicyError {
-                throw at(node, policy, "\(error)")
-            }
-        }
-        let type = mapping["type"]?.string ?? "value"
-        guard type == "value" else {
-            throw at(mapping["type"], policy, "filter type '\(type)' is not supported yet (supported: value, and, or, not)")
-        }
-        guard let key = mapping["key"]?.string else { throw at(node, policy, "a value filter needs a 'key'") }
-        var op: FilterOperator?
-        if let name = mapping["op"]?.string {
-            guard let known = FilterOperator(name: name) else {
-                throw at(mapping["op"], policy, "unknown op '\(name)'; known: \(FilterOperator.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            op = known
-        }
-        var valueType: ValueType?
-        if let name = mapping["value_type"]?.string {
-            guard let known = ValueType(rawValue: name) else {
-                throw at(mapping["value_type"], policy, "unknown value_type '\(name)'; known: \(ValueType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            valueType = known
-        }
+        guard case .object(let members) = json(node) else { throw at(node, policy, "a filter must be a mapping") }
+        let type = members["type"]?.stringValue ?? "value"
         do {
-            return .value(
-                try ValueFilter(
-                    key: ResourcePath(key), op: op, value: mapping["value"].map(json), valueType: valueType,
-                    opSpelling: mapping["op"]?.string))
+            if type == "value" {
+                let filter = try ValueFilter(data: members, directory: directory)
+                if filter.valueType == .resourceCount, nested {
+                    throw PolicyError.field("value_type", "value_type resource_count counts the whole set: use it at the top level of 'filters'")
+                }
+                return .value(filter)
+            }
+            guard let entry = FilterRegistry.entries[type] else {
+                throw PolicyError.field("type", "unknown filter type '\(type)'; known: and, not, or, value, \(FilterRegistry.entries.keys.sorted().joined(separator: ", "))")
+            }
+            if let resources = entry.resources, !resources.contains(resource) {
+                throw PolicyError.field("type", "filter '\(type)' does not apply to \(resource) (it applies to \(resources.sorted().joined(separator: ", ")))")
+            }
+            return .resource(try entry.build(FilterData(type: type, resource: resource, members: members, directory: directory)))
+        } catch PolicyError.field(let key, let message) {
+            throw at(mapping[key] ?? node, policy, message)
         } catch let error as PolicyError {
-            throw at(mapping["value"] ?? mapping["key"], policy, "\(error)")
+            throw at(node, policy, "\(error)")
         }
     }
 
@@ -175,6 +211,14 @@ public enum PolicyLoader {
         case .alias:
             return .null
         }
+    }
+
+    /// The lines of one entry of the `policies:` list: from its first line to the next entry's.
+    static func sourceText(of index: Int, in list: Node.Sequence, lines: [Substring]) -> String {
+        let first = max((list[index].mark?.line ?? 1) - 1, 0)
+        let next = index + 1 < list.count ? (list[index + 1].mark?.line ?? lines.count + 1) - 1 : lines.count
+        guard first < next, next <= lines.count else { return "" }
+        return lines[first..<next].joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func location(of error: YamlError, file: String) -> SourceLocation {

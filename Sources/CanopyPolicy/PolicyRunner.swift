@@ -14,12 +14,12 @@ public struct PolicyResult: Sendable {
 /// Evaluates policies over resources already collected: no cloud call is made, so a policy run
 /// over the stored inventory takes as long as the filters do.
 public enum PolicyRunner {
-    public static func run(_ policies: [Policy], over resources: [Resource], now: Date = Date()) -> [PolicyResult] {
+    public static func run(_ policies: [Policy], over resources: [Resource], context: EvaluationContext) -> [PolicyResult] {
         let byType = Dictionary(grouping: resources, by: \.type)
         return policies.map { policy in
             let started = Date()
             let candidates = byType[policy.resource] ?? []
-            let matched = candidates.filter { policy.matches($0.properties, now: now) }
+            let matched = policy.select(candidates, in: context)
             return PolicyResult(
                 policy: policy, matched: matched, evaluated: candidates.count, startedAt: started, finishedAt: Date())
         }

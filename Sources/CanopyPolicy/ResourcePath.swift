@@ -75,7 +75,10 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
     /// The value at this path, `nil` when absent (JMESPath's null).
     public func value(in resource: JSONValue) -> JSONValue? {
         if let tagKey {
-            for tag in resource["Tags"]?.arrayValue ?? [] where tag["Key"]?.stringValue == tagKey {
+            // RDS keeps its tags in `TagList`; Lambda and GuardDuty as a `{key: value}` mapping.
+            let tags = resource["Tags"] ?? resource["TagList"]
+            if case .object(let mapping)? = tags { return mapping[tagKey]?.nilIfNull }
+            for tag in tags?.arrayValue ?? [] where tag["Key"]?.stringValue == tagKey {
                 return tag["Value"] ?? .null
             }
             return nil

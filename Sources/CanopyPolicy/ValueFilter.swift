@@ -14,10 +14,11 @@ public enum FilterOperator: String, Sendable, CaseIterable {
     }
 }
 
-/// Custodian's `value_type` conversions (`resource_count` and `expr` are not supported yet).
+/// Custodian's `value_type` conversions. `expr` reads the policy value as a path into the resource;
+/// `resource_count` compares the number of resources left by the filters before it.
 public enum ValueType: String, Sendable, CaseIterable {
     case age, expiration, integer, float, normalize, size, uniqueSize = "unique_size", cidr, cidrSize = "cidr_size"
-    case swap, date, version
+    case swap, date, version, expr, resourceCount = "resource_count"
 }
 
 /// A Custodian value filter: `key`, `op`, `value`, `value_type`, and the special values `absent`,
@@ -32,6 +33,12 @@ public struct ValueFilter: Sendable {
     let emptyWhenAbsent: Bool
     /// Compiled once for `regex`/`regex-case`; a bad pattern is a load error, not a runtime one.
     let pattern: NSRegularExpressionBox?
+    /// `value_regex`: the resource's value is replaced by the pattern's one capture group.
+    var valueRegex: NSRegularExpressionBox?
+    /// `value_path`: the policy value is read from the resource itself.
+    var valuePath: ResourcePath?
+    /// `expr`: the policy value names a path into the resource.
+    let exprPath: ResourcePath?
 
     public init(
         key: ResourcePath, op: FilterOperator?, value: JSONValue?, valueType: ValueType?, opSpelling: String? = nil
@@ -48,14 +55,27 @@ public struct ValueFilter: Sendable {
         } else {
             pattern = nil
         }
+        if valueType == .expr {
+            guard let text = value?.stringValue else { throw PolicyError.invalidValue("value_type expr needs a key as its value") }
+            exprPath = try ResourcePath(text)
+        } else {
+            exprPath = nil
+        }
     }
 
     /// Whether `resource` (its properties, in boto3's shape) matches, at time `now`.
     public func matches(_ resource: JSONValue, now: Date) -> Bool {
         var r = PyValue(key.value(in: resource))
-        var v = PyValue(value)
+        var v = PyValue(valuePath.map { $0.value(in: resource) } ?? value)
+        if let valueRegex, case .string(let text) = r {
+            r = valueRegex.firstGroup(in: text).map(PyValue.string) ?? .none
+        }
         if emptyWhenAbsent, r == .none { r = .list([]) }
-        if let valueType { (v, r) = Self.convert(valueType, policy: v, resource: r, now: now) }
+        if let exprPath {
+            v = PyValue(exprPath.value(in: resource))
+        } else if let valueType {
+            (v, r) = Self.convert(valueType, policy: v, resource: r, now: now)
+        }
 
         if case .string(let special) = v {
             switch special {
@@ -111,6 +131,9 @@ public struct ValueFilter: Sendable {
             return (v, .int(0))
         case .version:
             return (.version(PyValue.versionComponents(v.text)), .version(PyValue.versionComponents(r.text)))
+        case .expr, .resourceCount:
+            // Handled by the caller: `expr` before conversion, `resource_count` over the whole set.
+            return (v, r)
         }
     }
 }
@@ -128,6 +151,17 @@ final class NSRegularExpressionBox: @unchecked Sendable {
             throw PolicyError.invalidValue("'\(pattern)' is not a valid regular expression")
         }
     }
+
+    /// Python's `re.match(...).group(1)`, as `value_regex` uses it.
+    func firstGroup(in text: String) -> String? {
+        let range = NSRange(text.startIndex..., in: text)
+        guard let match = expression.firstMatch(in: text, options: [.anchored], range: range), match.numberOfRanges > 1,
+            let group = Range(match.range(at: 1), in: text)
+        else { return nil }
+        return String(text[group])
+    }
+
+    var captureGroups: Int { expression.numberOfCaptureGroups }
 
     /// Python's `re.match`: anchored at the start of the string, not at its end.
     func matchesAtStart(_ text: String) -> Bool {

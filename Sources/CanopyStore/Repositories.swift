@@ -89,6 +89,8 @@ public protocol MetricRepository: Sendable {
     /// Adds points; a point already stored for the same time is replaced, so re-collecting is idempotent.
     func record(_ series: [MetricSeries]) async throws
     func series(resourceUID: String, metric: String) async throws -> MetricSeries?
+    /// Every resource's series of one metric since `since` (for policy evaluation in bulk).
+    func series(metric: String, since: Date) async throws -> [MetricSeries]
 }
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.

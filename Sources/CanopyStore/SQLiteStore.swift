@@ -218,4 +218,23 @@ extension SQLiteStore: MetricRepository {
                 points: rows.map { MetricSeries.Point(timestamp: $0["ts"], value: $0["value"]) })
         }
     }
+
+    public func series(metric: String, since: Date) async throws -> [MetricSeries] {
+        try await writer.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT uid, period_seconds, ts, value FROM metric_point WHERE metric = ? AND ts >= ? ORDER BY uid, ts",
+                arguments: [metric, since])
+            var result: [MetricSeries] = []
+            while let row = try rows.next() {
+                let uid: String = row["uid"]
+                let point = MetricSeries.Point(timestamp: row["ts"], value: row["value"])
+                if result.last?.resourceUID == uid {
+                    result[result.count - 1].points.append(point)
+                } else {
+                    result.append(MetricSeries(resourceUID: uid, metric: metric, periodSeconds: row["period_seconds"], points: [point]))
+                }
+            }
+            return result
+        }
+    }
 }

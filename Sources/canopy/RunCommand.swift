@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyCompliance
 import CanopyModel
 import CanopyPolicy
 import CanopyStore
@@ -33,9 +34,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let store = try database.open()
-        let types = Array(Set(policies.map(\.resource)))
-        let resources = try await store.resources(ResourceQuery(types: types))
-        let results = PolicyRunner.run(policies, over: resources)
+        let context = try await EvaluationContext.load(from: store)
+        let results = PolicyRunner.run(policies, over: context.inventory, context: context)
         if let outputDir {
             try PolicyRunner.writeCustodianOutput(results, to: URL(fileURLWithPath: outputDir))
         }

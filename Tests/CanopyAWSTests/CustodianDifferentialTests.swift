@@ -1,4 +1,5 @@
 import CanopyAWS
+import CanopyCompliance
 import CanopyInventory
 import CanopyModel
 import CanopyPolicy
@@ -44,7 +45,8 @@ extension MotoIntegrationTests {
         _ = try await InventoryScanner(client: Self.client(), store: store).run(
             ScanConfiguration(accounts: .caller, regions: ["us-east-1"], services: ["ec2", "ebs", "vpc", "rds", "iam"]))
         let loaded = try PolicyLoader.load(path: file.path)
-        let results = PolicyRunner.run(loaded, over: try await store.resources(ResourceQuery(regions: ["us-east-1", "global"])))
+        let context = try await EvaluationContext.load(from: store)
+        let results = PolicyRunner.run(loaded, over: context.inventory, context: context)
         var differences: [String] = []
         var matchedTotal = 0
         for (result, spec) in zip(results, Self.differentialPolicies) {
