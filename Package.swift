@@ -49,7 +49,10 @@ let package = Package(
         ),
         .target(
             name: "CanopyPolicy",
-            dependencies: ["CanopyModel", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "CanopyModel", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/packs"), .copy("Resources/frameworks"), .copy("Resources/pack-tests")],
             swiftSettings: swiftSettings
         ),
         .target(
