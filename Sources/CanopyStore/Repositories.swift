@@ -94,13 +94,16 @@ public protocol MetricRepository: Sendable {
 }
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
-public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository
+public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
+    & AuditRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case cannotOpen(path: String, reason: String)
     case unknownScan(Int64)
     case scanNotRunning(Int64, ScanStatus)
+    case unknownFinding(String)
+    case unknownWaiver(Int64)
 
     public var description: String {
         switch self {
@@ -109,6 +112,85 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
                 + "or pass --database with another path."
         case .unknownScan(let id): "no scan with id \(id) (see `canopy scans`)"
         case .scanNotRunning(let id, let status): "scan \(id) is \(status.rawValue), not running"
+        case .unknownFinding(let uid): "no finding with uid \(uid) (see `canopy findings`)"
+        case .unknownWaiver(let id): "no exception with id \(id) (see `canopy exceptions list`)"
         }
     }
+}
+
+/// Which findings to read.
+public struct FindingQuery: Sendable, Hashable {
+    public var checkIDs: [String]?
+    public var accounts: [String]?
+    public var statuses: [FindingStatus]?
+    public var minimumSeverityID: Int?
+    public var resourceUID: String?
+    public var application: String?
+    public var limit: Int?
+
+    public init(
+        checkIDs: [String]? = nil, accounts: [String]? = nil, statuses: [FindingStatus]? = nil, minimumSeverityID: Int? = nil,
+        resourceUID: String? = nil, application: String? = nil, limit: Int? = nil
+    ) {
+        self.checkIDs = checkIDs
+        self.accounts = accounts
+        self.statuses = statuses
+        self.minimumSeverityID = minimumSeverityID
+        self.resourceUID = resourceUID
+        self.application = application
+        self.limit = limit
+    }
+}
+
+/// What one evaluation changed, recorded in one transaction.
+public struct EvaluationRecord: Sendable {
+    public var scanID: Int64?
+    public var evaluatedAt: Date
+    public var checks: Int
+    /// New and updated findings (the evaluator has applied the lifecycle).
+    public var findings: [Finding]
+    public var results: [CheckResult]
+    public var opened: Int
+    public var resolved: Int
+    public var reopened: Int
+
+    public init(
+        scanID: Int64?, evaluatedAt: Date, checks: Int, findings: [Finding], results: [CheckResult], opened: Int, resolved: Int,
+        reopened: Int
+    ) {
+        self.scanID = scanID
+        self.evaluatedAt = evaluatedAt
+        self.checks = checks
+        self.findings = findings
+        self.results = results
+        self.opened = opened
+        self.resolved = resolved
+        self.reopened = reopened
+    }
+}
+
+/// Findings, evaluations, waivers and attestations. Every state change a person makes is written
+/// to the audit log in the same transaction, under `actor`.
+public protocol ComplianceRepository: Sendable {
+    func findings(_ query: FindingQuery) async throws -> [Finding]
+    func record(_ evaluation: EvaluationRecord) async throws -> Evaluation
+    func evaluations(limit: Int) async throws -> [Evaluation]
+    func checkResults(evaluationID: Int64) async throws -> [CheckResult]
+    func triage(findingUID: String, status: FindingStatus?, assignee: String?, note: String?, actor: String, at: Date) async throws -> Finding
+    /// The stored resource state a finding's evidence points at.
+    func resourceState(version: String) async throws -> JSONValue?
+
+    /// Inserts (id 0) or updates a waiver.
+    func save(_ waiver: Waiver, actor: String) async throws -> Waiver
+    func waivers() async throws -> [Waiver]
+    func save(_ attestation: Attestation, actor: String) async throws -> Attestation
+    func attestations() async throws -> [Attestation]
+}
+
+/// The append-only, hash-chained audit log.
+public protocol AuditRepository: Sendable {
+    func appendAudit(actor: String, action: String, target: String, details: JSONValue, at: Date) async throws -> AuditEntry
+    func auditLog(limit: Int) async throws -> [AuditEntry]
+    /// The id of the first entry whose hash does not follow from the chain, or nil when intact.
+    func firstBrokenAuditEntry() async throws -> Int64?
 }

@@ -111,6 +111,96 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0002-compliance") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE evaluation (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        scan_id INTEGER REFERENCES scan(id) ON DELETE SET NULL,
+                        evaluated_at DATETIME NOT NULL,
+                        checks INTEGER NOT NULL,
+                        opened INTEGER NOT NULL,
+                        resolved INTEGER NOT NULL,
+                        reopened INTEGER NOT NULL
+                    );
+                    CREATE TABLE check_result (
+                        evaluation_id INTEGER NOT NULL REFERENCES evaluation(id) ON DELETE CASCADE,
+                        check_id TEXT NOT NULL,
+                        account TEXT NOT NULL,
+                        application TEXT NOT NULL,
+                        passed INTEGER NOT NULL,
+                        failed INTEGER NOT NULL,
+                        waived INTEGER NOT NULL,
+                        PRIMARY KEY (evaluation_id, check_id, account, application)
+                    );
+                    CREATE TABLE finding (
+                        uid TEXT PRIMARY KEY,
+                        check_id TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        severity_id INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        resource_uid TEXT NOT NULL,
+                        resource_type TEXT NOT NULL,
+                        resource_name TEXT NOT NULL,
+                        account TEXT NOT NULL,
+                        region TEXT NOT NULL,
+                        application TEXT,
+                        first_seen DATETIME NOT NULL,
+                        last_seen DATETIME NOT NULL,
+                        resolved_at DATETIME,
+                        reopen_count INTEGER NOT NULL DEFAULT 0,
+                        last_scan_id INTEGER,
+                        resource_version TEXT,
+                        policy_hash TEXT NOT NULL,
+                        requirements TEXT NOT NULL DEFAULT '[]',
+                        waiver_id INTEGER,
+                        assignee TEXT,
+                        note TEXT
+                    );
+                    CREATE INDEX finding_check ON finding(check_id, status);
+                    CREATE INDEX finding_account ON finding(account, status);
+                    CREATE INDEX finding_resource ON finding(resource_uid);
+                    CREATE TABLE waiver (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        check_id TEXT NOT NULL,
+                        selector TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        requested_by TEXT NOT NULL,
+                        approved_by TEXT,
+                        state TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        expires_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE attestation (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        framework_id TEXT NOT NULL,
+                        requirement_id TEXT NOT NULL,
+                        satisfied BOOLEAN NOT NULL,
+                        statement TEXT NOT NULL,
+                        evidence_name TEXT,
+                        evidence_sha256 TEXT,
+                        attested_by TEXT NOT NULL,
+                        attested_at DATETIME NOT NULL,
+                        expires_at DATETIME
+                    );
+                    CREATE INDEX attestation_requirement ON attestation(framework_id, requirement_id, attested_at);
+                    -- Append-only: each entry hashes its content with the previous entry's hash.
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at DATETIME NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        details TEXT NOT NULL,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
+        }
         return migrator
     }
 }
