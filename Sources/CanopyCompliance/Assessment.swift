@@ -231,6 +231,7 @@ public enum ComplianceError: Error, CustomStringConvertible, Sendable {
     case unknownLevel(String, framework: String, known: [String])
     case unknownCheck(String)
     case noEvaluation
+    case noScan
 
     public var description: String {
         switch self {
@@ -238,6 +239,7 @@ public enum ComplianceError: Error, CustomStringConvertible, Sendable {
         case .unknownLevel(let level, let framework, let known): "framework '\(framework)' has no level '\(level)'; levels: \(known.joined(separator: ", "))"
         case .unknownCheck(let id): "no check '\(id)' (see `canopy policy packs`)"
         case .noEvaluation: "nothing has been evaluated yet: run `canopy scan` or `canopy evaluate`"
+        case .noScan: "no completed scan in the database: run `canopy scan` (or `canopy demo`) first"
         }
     }
 }

@@ -102,6 +102,10 @@ public enum Packs {
 /// Hex SHA-256 of text, for evidence hashes.
 public enum ContentHash {
     public static func sha256(_ text: String) -> String {
-        Array(SHA256.hash(data: Data(text.utf8))).hexEncoded
+        sha256(Data(text.utf8))
+    }
+
+    public static func sha256(_ data: Data) -> String {
+        Array(SHA256.hash(data: data)).hexEncoded
     }
 }

@@ -246,7 +246,9 @@ extension SQLiteStore: AuditRepository {
     }
 
     /// Appends inside the caller's transaction, so the change and its record commit together.
-    static func appendAudit(_ db: Database, actor: String, action: String, target: String, details: JSONValue, at: Date) throws -> AuditEntry {
+    static func appendAudit(_ db: Database, actor: String, action: String, target: String, details: JSONValue, at exact: Date) throws -> AuditEntry {
+        // Stored with millisecond precision, so hashed with it too.
+        let at = Date(timeIntervalSince1970: (exact.timeIntervalSince1970 * 1_000).rounded(.down) / 1_000)
         let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") ?? ""
         let detailsText = details.canonicalJSON()
         let hash = auditHash(previous: previous, at: at, actor: actor, action: action, target: target, details: detailsText)
@@ -260,7 +262,8 @@ extension SQLiteStore: AuditRepository {
 
     static func auditHash(previous: String, at: Date, actor: String, action: String, target: String, details: String) -> String {
         var hasher = SHA256()
-        for part in [previous, Timestamps.iso8601(at), actor, action, target, details] {
+        let milliseconds = String(Int64((at.timeIntervalSince1970 * 1_000).rounded()))
+        for part in [previous, milliseconds, actor, action, target, details] {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }

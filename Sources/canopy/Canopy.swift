@@ -9,7 +9,8 @@ struct Canopy: AsyncParsableCommand {
         abstract: "Governance for a hybrid cloud: inventory, guardrails, cost, carbon and resilience in one binary.",
         subcommands: [
             DemoCommand.self, ScanCommand.self, ScansCommand.self, ResourcesCommand.self, ResourceCommand.self,
-            DiffCommand.self, RunCommand.self, PolicyCommand.self,
+            DiffCommand.self, RunCommand.self, PolicyCommand.self, EvaluateCommand.self, ComplianceCommand.self,
+            FindingsCommand.self, ExceptionsCommand.self, AttestCommand.self, ReportCommand.self, AuditLogCommand.self,
         ])
 }
 

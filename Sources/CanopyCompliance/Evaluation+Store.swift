@@ -1,0 +1,28 @@
+import CanopyModel
+import CanopyPolicy
+import CanopyStore
+import Foundation
+
+extension ComplianceEngine {
+    /// Evaluates the whole-estate snapshot of a completed scan, as of the time the scan finished
+    /// (so age and metric windows are those the scan saw), and records the findings.
+    @discardableResult
+    public func evaluate(scan: Scan, store: any CanopyStore) async throws -> Evaluation {
+        let now = scan.finishedAt ?? Date()
+        let inventory = try await store.snapshot(scanID: scan.id)
+        var metrics: [MetricSeries] = []
+        for metric in MetricsFilterCatalogue.storedMetrics {
+            metrics += try await store.series(metric: metric, since: now.addingTimeInterval(-456 * 86_400))
+        }
+        return try await run(store: store, context: EvaluationContext(now: now, inventory: inventory, metrics: metrics), scanID: scan.id)
+    }
+
+    /// Evaluates the latest completed scan.
+    @discardableResult
+    public func evaluateLatest(store: any CanopyStore) async throws -> Evaluation {
+        guard let scan = try await store.scans(limit: 20).first(where: { $0.status == .complete }) else {
+            throw ComplianceError.noScan
+        }
+        return try await evaluate(scan: scan, store: store)
+    }
+}
