@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "CanopyDemo",
-            dependencies: ["CanopyModel", "CanopyStore"],
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance"],
             resources: [.copy("Resources/demo-estate.json")],
             swiftSettings: swiftSettings
         ),
@@ -90,6 +90,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanopyComplianceTests",
+            dependencies: ["CanopyCompliance", "CanopyPolicy", "CanopyStore", "CanopyDemo"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CanopyPolicyTests", dependencies: ["CanopyPolicy", "CanopyStore", "CanopyDemo"],

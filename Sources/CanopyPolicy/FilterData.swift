@@ -96,7 +96,11 @@ extension ValueFilter {
         for key in spec.keys.sorted() where !Self.fields.contains(key) {
             throw PolicyError.field(key, "unknown field '\(key)' in a value filter; known: type, \(Self.fields.sorted().joined(separator: ", "))")
         }
-        guard let keyText = spec["key"]?.stringValue else { throw PolicyError.field("key", "a value filter needs a 'key'") }
+        // A resource_count filter counts resources; it reads no key.
+        let counts = spec["value_type"]?.stringValue == ValueType.resourceCount.rawValue
+        guard let keyText = spec["key"]?.stringValue ?? (counts ? "c7n:resource-count" : nil) else {
+            throw PolicyError.field("key", "a value filter needs a 'key'")
+        }
         let key: ResourcePath
         do { key = try ResourcePath(keyText) } catch let error as PolicyError { throw PolicyError.field("key", "\(error)") }
         var op: FilterOperator?
@@ -133,7 +137,7 @@ extension ValueFilter {
             guard let text = regex.stringValue else { throw PolicyError.field("value_regex", "value_regex must be a string") }
             let compiled: NSRegularExpressionBox
             do { compiled = try NSRegularExpressionBox(text, caseInsensitive: false) } catch let error as PolicyError {
-                throw PolicyError.field("value_regex", "\(error)")
+                throw PolicyError.field("value_regex", "value_regex: \(error)")
             }
             guard compiled.captureGroups == 1 else {
                 throw PolicyError.field("value_regex", "value_regex must have a single capturing group")

@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         let engine = try ComplianceEngine.load()
-        try await DemoCompliance.prepare(store: store, engine: engine)
+        try await DemoGovernance.prepare(store: store, engine: engine)
         printOut("\ncompliance (\(engine.checks.count) checks in \(engine.packs.count) packs; 2 evaluations, one per scan):")
         printOut(try await ComplianceText.summary(engine: engine, store: store))
         let open = try await store.findings(FindingQuery(statuses: [.new, .inProgress]))
@@ -82,50 +82,3 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// The demo's governance story: the first scan is evaluated, the CCoE grants one exception and
-/// attests two manual requirements, then the second scan is evaluated — so the reports show
-/// automated, waived and manual requirements and a trend.
-enum DemoCompliance {
-    static func prepare(store: SQLiteStore, engine: ComplianceEngine) async throws {
-        let scans = try await store.scans(limit: 10).filter { $0.status == .complete }.sorted { $0.id < $1.id }
-        guard let last = scans.last else { return }
-        for scan in scans.dropLast() { try await engine.evaluate(scan: scan, store: store) }
-        let bastion = try await store.resources(ResourceQuery(types: ["aws.security-group"])).first {
-            $0.properties["GroupName"]?.stringValue == "bastion-ssh-open"
-        }
-        let granted = last.finishedAt ?? Date()
-        if let bastion {
-            _ = try await store.save(
-                Waiver(
-                    id: 0, checkID: "ec2.sg.ssh_open_to_world", selector: bastion.uid,
-                    reason: "OT bastion: SSH reaches it only through the vendor VPN (NACL); replacement by Session Manager is change CHG-2026-114",
-                    requestedBy: "ot-platform@gridco.example", approvedBy: "ccoe-lead@gridco.example", state: .approved,
-                    createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(90 * 86_400)),
-                actor: "ccoe-lead@gridco.example")
-        }
-        _ = try await store.save(
-            Waiver(
-                id: 0, checkID: "config.account.not_recording", selector: "*",
-                reason: "Member-account AWS Config recorders arrive with the Control Tower rollout (CHG-2026-120); until then the management account records organization-wide changes",
-                requestedBy: "cloud-platform@gridco.example", approvedBy: "ciso@gridco.example", state: .approved,
-                createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(60 * 86_400)),
-            actor: "ciso@gridco.example")
-        let inventory = "BCSI information inventory 2026: SCADA historian archive, EMS network diagrams, substation IED configurations"
-        _ = try await store.save(
-            Attestation(
-                id: 0, frameworkID: "nerc-cip", requirementID: "CIP-011-3 R1 Part 1.1", satisfied: true,
-                statement: "BCSI repositories identified and labelled DataClass=bcsi; inventory reviewed by the CIP senior manager",
-                evidenceName: "bcsi-information-inventory-2026.txt", evidenceSHA256: ContentHash.sha256(inventory),
-                attestedBy: "cip-senior-manager@gridco.example", attestedAt: granted.addingTimeInterval(-1_800),
-                expiresAt: granted.addingTimeInterval(365 * 86_400)),
-            actor: "cip-senior-manager@gridco.example")
-        _ = try await store.save(
-            Attestation(
-                id: 0, frameworkID: "tw-ics-protection-baseline", requirementID: "AU-5", satisfied: true,
-                statement: "EC2 uses the Amazon Time Sync Service; on-premises hosts sync to the GPS stratum-1 NTP servers",
-                evidenceName: nil, evidenceSHA256: nil, attestedBy: "soc@gridco.example", attestedAt: granted.addingTimeInterval(-1_800),
-                expiresAt: granted.addingTimeInterval(365 * 86_400)),
-            actor: "soc@gridco.example")
-        try await engine.evaluate(scan: last, store: store)
-    }
-}

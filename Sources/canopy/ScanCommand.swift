@@ -1,5 +1,6 @@
 import ArgumentParser
 import CanopyAWS
+import CanopyCompliance
 import CanopyInventory
 import CanopyModel
 import CanopyStore
@@ -31,6 +32,8 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Seconds before one AWS call times out.") var timeout = 30
     @Option(help: "Retries a whole scan may spend on throttling and transient errors.") var retryBudget = 2_000
     @Flag(help: "Print one structured line per unit instead of a progress bar.") var plain = false
+    @OptionGroup var compliance: ComplianceOptions
+    @Flag(help: "Do not evaluate the packs after collecting.") var noEvaluate = false
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -43,10 +46,12 @@ struct ScanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // Packs and frameworks are read before any AWS call, so a broken pack costs no scan.
+        let engine = noEvaluate ? nil : try compliance.engine()
         let store = try database.open()
         let transport = AsyncHTTPClientTransport(maximumConnectionsPerHost: max(32, concurrency * 4))
         do {
-            try await scan(store: store, transport: transport, environment: environment)
+            try await scan(store: store, transport: transport, environment: environment, engine: engine)
         } catch {
             try? await transport.shutdown()
             throw error
@@ -54,7 +59,9 @@ struct ScanCommand: AsyncParsableCommand {
         try await transport.shutdown()
     }
 
-    private func scan(store: SQLiteStore, transport: AsyncHTTPClientTransport, environment: [String: String]) async throws {
+    private func scan(
+        store: SQLiteStore, transport: AsyncHTTPClientTransport, environment: [String: String], engine: ComplianceEngine?
+    ) async throws {
         let endpoints = EndpointResolver.fromEnvironment(environment, explicit: endpoint.flatMap(URL.init(string:)))
         var logger = Logger(label: "canopy")
         logger.logLevel = environment["CANOPY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
@@ -102,6 +109,11 @@ struct ScanCommand: AsyncParsableCommand {
         }
         reporter.finish()
         try await printSummary(scan, store: store, seconds: Date().timeIntervalSince(started))
+        if let engine, scan.status == .complete {
+            let evaluation = try await engine.evaluate(scan: scan, store: store)
+            printOut("\n" + ComplianceText.evaluationLine(evaluation))
+            printOut(try await ComplianceText.summary(engine: engine, store: store))
+        }
     }
 
     private func printSummary(_ scan: Scan, store: SQLiteStore, seconds: Double) async throws {

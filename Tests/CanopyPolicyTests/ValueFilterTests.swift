@@ -78,7 +78,7 @@ import Testing
             error("policies:\n  - name: p3\n    resource: ec2\n    filters:\n      - key: Size\n        value_type: liters\n        value: 1\n")
                 .contains("policy 'p3': unknown value_type 'liters'"))
         #expect(error("policies:\n  - name: [oops\n").hasPrefix("guardrails.yml:"))
-        #expect(error("policies:\n  - name: p4\n    resource: ec2\n    filters:\n      - type: marked-for-op\n").contains("not supported yet"))
+        #expect(error("policies:\n  - name: p4\n    resource: ec2\n    filters:\n      - type: offhours\n").contains("unknown filter type 'offhours'"))
         #expect(error("policies:\n  - name: dup\n    resource: ec2\n  - name: dup\n    resource: s3\n").contains("used twice"))
     }
 }
