@@ -57,7 +57,7 @@ public enum AuditReport {
     }
 
     /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it.
-    static func field(_ text: String) -> String {
+    public static func field(_ text: String) -> String {
         var value = text
         if let first = value.first, "=+-@".contains(first) { value = "'" + value }
         guard value.contains(where: { ",\"\n\r".contains($0) }) else { return value }
