@@ -110,7 +110,7 @@ AWS_RULE = {
     "elb_tls_https_listeners_only": ["elbv2.listener.http_only"],
     "alb_http_to_https_redirection_check": ["elbv2.listener.http_only"],
     "restricted_ssh": ["ec2.sg.ssh_open_to_world"],
-    "restricted_common_ports": ["ec2.sg.rdp_open_to_world", "ec2.sg.cifs_open_to_world", "pu.network.world_ingress_beyond_web", "pu.network.all_traffic_from_world"],
+    "restricted_common_ports": ["ec2.sg.rdp_open_to_world", "ec2.sg.cifs_open_to_world", "ec2.sg.ftp_open_to_world", "pu.network.world_ingress_beyond_web", "pu.network.all_traffic_from_world"],
     "ec2_instance_no_public_ip": ["ec2.instance.public_ip", "pu.ot.instance_public_ip"],
     "dynamodb_pitr_enabled": ["dynamodb.table.pitr_disabled"],
 }
@@ -120,7 +120,7 @@ NERC_CANOPY = {
     "CIP-004-7 R6 Part 6.2": ("Verify at least every 15 months that BCSI access is still needed", []),
     "CIP-004-7 R6 Part 6.3": ("Remove BCSI access when it is no longer needed", ["iam.user.unused_credentials_45d", "iam.access_key.inactive_not_deleted"]),
     "CIP-011-3 R1 Part 1.1": ("Identify the information that is BCSI", []),
-    "CIP-005-7 R1 Part 1.3": ("Inbound and outbound access through the perimeter is permitted only with a reason", ["ec2.sg.ssh_open_to_world", "ec2.sg.rdp_open_to_world", "pu.network.world_ingress_beyond_web", "pu.network.all_traffic_from_world", "pu.ot.instance_public_ip"]),
+    "CIP-005-7 R1 Part 1.3": ("Inbound and outbound access through the perimeter is permitted only with a reason", ["ec2.sg.ssh_open_to_world", "ec2.sg.rdp_open_to_world", "ec2.sg.ftp_open_to_world", "pu.network.world_ingress_beyond_web", "pu.network.all_traffic_from_world", "pu.ot.instance_public_ip"]),
     "CIP-007-6 R1 Part 1.1": ("Only needed logical network ports are enabled", ["ec2.sg.default_not_restricted", "pu.network.world_ingress_beyond_web", "ec2.sg.unused"]),
     "CIP-007-6 R4 Part 4.1": ("Log security events (logins, failed access, malicious code)", ["cloudtrail.account.no_trail", "cloudtrail.trail.not_logging", "cloudtrail.account.no_multi_region_trail", "guardduty.account.not_enabled"]),
     "CIP-007-6 R4 Part 4.3": ("Keep security event logs for at least 90 days", []),
