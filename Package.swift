@@ -61,6 +61,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CanopyRemediation",
+            dependencies: ["CanopyModel", "CanopyPolicy", "CanopyStore", "CanopyAWS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CanopyInventory",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", .product(name: "Logging", package: "swift-log"),
@@ -76,8 +81,8 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyDemo",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
+                "CanopyDemo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -109,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "CanopyAWSTests",
             dependencies: [
-                "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyTestSupport",
+                "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
+                "CanopyTestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import CanopyModel
+import Crypto
 import Foundation
 import Logging
 
@@ -73,9 +74,11 @@ public struct AWSClient: Sendable {
 
     /// REST-XML and REST-JSON protocols: the operation's HTTP method on a path, parameters in the query.
     /// - Parameter bucket: for S3, the bucket the call addresses (virtual-hosted on AWS, path-style on overrides).
+    /// - Parameter body: an XML or JSON document for writes (S3 `PutBucketEncryption` …); S3 gets
+    ///   the `Content-MD5` it requires for those.
     public func rest(
         _ service: String, _ operation: String, region: String, path: String, query: [(name: String, value: String)] = [],
-        bucket: String? = nil
+        bucket: String? = nil, body: Data = Data(), contentType: String? = nil
     ) async throws -> JSONValue {
         let model = try ServiceModels.model(service)
         let method = try model.operation(operation).http.method
@@ -91,7 +94,12 @@ public struct AWSClient: Sendable {
                     endpoint = components.url ?? endpoint
                 }
             }
-            return AWSHTTPRequest(method: method, endpoint: endpoint, encodedPath: encodedPath, query: query)
+            var headers: [(name: String, value: String)] = []
+            if !body.isEmpty {
+                if let contentType { headers.append(("Content-Type", contentType)) }
+                if service == "s3" { headers.append(("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString())) }
+            }
+            return AWSHTTPRequest(method: method, endpoint: endpoint, encodedPath: encodedPath, query: query, headers: headers, body: body)
         }
     }
 

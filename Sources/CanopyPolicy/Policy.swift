@@ -55,6 +55,21 @@ public struct Policy: Sendable {
         }
     }
 
+    /// The security-group permissions (`IpPermissions` or `IpPermissionsEgress`) that the policy's
+    /// ingress/egress filters matched on `resource`, expanded one range each.
+    public func matchedPermissions(_ resource: Resource, key: String, in context: EvaluationContext) -> [JSONValue] {
+        func collect(_ node: FilterNode) -> [JSONValue] {
+            switch node {
+            case .all(let children), .any(let children): children.flatMap(collect)
+            case .none, .value: []
+            case .resource(let filter):
+                (filter as? SecurityGroupPermissionFilter).map { $0.key == key ? $0.matchingPermissions(resource, in: context) : [] } ?? []
+            }
+        }
+        var seen: Set<String> = []
+        return filters.flatMap(collect).filter { seen.insert($0.canonicalJSON()).inserted }
+    }
+
     /// Convenience for a bare properties document (tests, one-off checks).
     public func matches(_ properties: JSONValue, now: Date) -> Bool {
         let resource = Resource(

@@ -42,8 +42,15 @@ struct SecurityGroupPermissionFilter: ResourceFilter {
     }
 
     func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
+        !matchingPermissions(resource, in: context, firstOnly: true).isEmpty
+    }
+
+    /// The expanded permissions (one range or group pair each) that satisfy the filter — what
+    /// Custodian annotates as `MatchedIpPermissions` and `remove-permissions: matched` revokes.
+    func matchingPermissions(_ resource: Resource, in context: EvaluationContext, firstOnly: Bool = false) -> [JSONValue] {
         let groupID = resource.properties["GroupId"]?.stringValue
         let owner = resource.properties["OwnerId"]?.stringValue
+        var matched: [JSONValue] = []
         for permission in Self.expand(resource.properties[key]?.arrayValue ?? []) {
             var verdicts = attributeFilters.map { $0.matches(permission, now: context.now) }
             for verdict in [
@@ -53,9 +60,12 @@ struct SecurityGroupPermissionFilter: ResourceFilter {
                 if let verdict { verdicts.append(verdict) }
             }
             if matchAll, verdicts.isEmpty { continue }
-            if matchAll ? verdicts.allSatisfy({ $0 }) : verdicts.contains(true) { return true }
+            if matchAll ? verdicts.allSatisfy({ $0 }) : verdicts.contains(true) {
+                matched.append(permission)
+                if firstOnly { break }
+            }
         }
-        return false
+        return matched
     }
 
     /// One permission per range or group pair, the other lists emptied (Custodian's `expand_permissions`).

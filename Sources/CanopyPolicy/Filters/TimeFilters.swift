@@ -69,7 +69,7 @@ struct MetricsFilter: ResourceFilter {
 
 /// `marked-for-op`: the resource carries the tag `mark-for-op` wrote ("…: stop@2026/12/01") for
 /// this `op`, and its date (less `skew` days and `skew_hours`) has come.
-struct MarkedForOpFilter: ResourceFilter {
+public struct MarkedForOpFilter: ResourceFilter {
     static let defaultTag = "maid_status"
     let tag: String
     let op: String
@@ -85,7 +85,7 @@ struct MarkedForOpFilter: ResourceFilter {
         }
     }
 
-    func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
+    public func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
         guard let value = resource.tags[tag], let (action, date) = Self.parse(value), action == op else { return false }
         return context.now >= date.addingTimeInterval(-skew)
     }
