@@ -204,12 +204,13 @@ public struct Remediator: Sendable {
         }
         switch resource.type {
         case "aws.rds":
+            // RDS's query protocol names list members after their shape: Tags.Tag.N, TagKeys.member.N.
             guard let arn = resource.properties["DBInstanceArn"]?.stringValue else { throw RemediationError.missing("DBInstanceArn", resource.uid) }
             if !tags.isEmpty {
                 var parameters = ["ResourceName": arn]
                 for (index, tag) in tags.sorted(by: { $0.key < $1.key }).enumerated() {
-                    parameters["Tags.member.\(index + 1).Key"] = tag.key
-                    parameters["Tags.member.\(index + 1).Value"] = tag.value
+                    parameters["Tags.Tag.\(index + 1).Key"] = tag.key
+                    parameters["Tags.Tag.\(index + 1).Value"] = tag.value
                 }
                 _ = try await aws.query("rds", "AddTagsToResource", region: region, parameters: parameters)
             }
