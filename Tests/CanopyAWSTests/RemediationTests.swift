@@ -113,3 +113,30 @@ extension MotoIntegrationTests {
         #expect(error("policies:\n  - name: x\n    resource: ebs\n    actions:\n      - modify-volume\n").contains("volume-type"))
     }
 }
+
+@Suite struct WebhookActionTests {
+    @Test func webhookPostsThePolicyAndResourceAndAuditsWithoutTheURLPath() async throws {
+        let hook = ScriptedTransport([ScriptedTransport.xml(204, "")])
+        let store = try SQLiteStore()
+        let policy = try #require(
+            try PolicyLoader.parse(
+                "policies:\n  - name: notify-public\n    resource: s3\n    filters:\n      - Name: public-bucket\n    actions:\n      - {type: notify, transport: {type: webhook, url: 'https://hooks.example.com/services/T000/SECRET'}}\n",
+                file: "n.yml"
+            ).first)
+        let bucket = Resource(
+            uid: "arn:aws:s3:::public-bucket", account: "111111111111", region: "us-east-1", type: "aws.s3", name: "public-bucket",
+            properties: ["Name": "public-bucket"], observedAt: Date())
+        let context = EvaluationContext(inventory: [bucket])
+        let remediator = Remediator(client: { _ in throw RemediationError.unsupported("aws", "test") }, audit: store, transport: hook)
+        let outcomes = await remediator.run(
+            [try ActionPlan(policy: policy)], results: PolicyRunner.run([policy], over: [bucket], context: context), context: context,
+            apply: true, actor: "bot")
+        #expect(outcomes.map(\.status) == [.applied])
+        let request = try #require(hook.requests.first)
+        #expect(request.method == "POST" && request.endpoint.host == "hooks.example.com" && request.encodedPath == "/services/T000/SECRET")
+        let body = try JSONValue.parse(request.body)
+        #expect(body["policy"] == "notify-public" && body["resource"]?["Name"] == "public-bucket")
+        let entry = try #require(try await store.auditLog(limit: 1).first)
+        #expect(entry.action == "remediation.webhook" && !entry.details.canonicalJSON().contains("SECRET"))
+    }
+}
