@@ -14,6 +14,9 @@ public struct EvaluationContext: Sendable {
     let securityGroupsInUse: Set<String>
     /// VPC ids that are the default VPC of their region.
     let defaultVPCs: Set<String>
+    /// Credential report rows in Custodian's processed shape, by resource uid (built once: every
+    /// `credential` filter reads them).
+    let credentialRecords: [String: JSONValue]
 
     private struct AccountType: Hashable {
         var account: String
@@ -29,8 +32,14 @@ public struct EvaluationContext: Sendable {
         self.series = series
         var inUse: Set<String> = []
         var defaults: Set<String> = []
+        var records: [String: JSONValue] = [:]
         for resource in inventory {
             let p = resource.properties
+            if resource.type == "aws.iam-user" || resource.type == "aws.account",
+                let row = p["c7n:credential-report"], case .object = row
+            {
+                records[resource.uid] = CredentialReportFilter.record(row)
+            }
             switch resource.type {
             case "aws.ec2", "aws.app-elb":
                 for group in p["SecurityGroups"]?.arrayValue ?? [] {
@@ -57,6 +66,7 @@ public struct EvaluationContext: Sendable {
         }
         securityGroupsInUse = inUse
         defaultVPCs = defaults
+        credentialRecords = records
     }
 
     /// The resources of `type` in `account` (any region).

@@ -131,7 +131,7 @@ extension ValueFilter {
         do {
             try self.init(key: key, op: op, value: value, valueType: valueType, opSpelling: spec["op"]?.stringValue)
         } catch let error as PolicyError {
-            throw PolicyError.field(spec["value"] == nil ? "key" : "value", "\(error)")
+            throw PolicyError.field(spec.keys.contains("value") ? "value" : "key", "\(error)")
         }
         if let regex = spec["value_regex"] {
             guard let text = regex.stringValue else { throw PolicyError.field("value_regex", "value_regex must be a string") }

@@ -83,6 +83,7 @@ public struct ResourcePath: Sendable, Hashable, CustomStringConvertible {
             }
             return nil
         }
+        if steps.count == 1, case .field(let name) = steps[0] { return resource[name]?.nilIfNull }
         // Custodian tries the whole key as one member name first (keys may contain dots).
         if case .object(let members) = resource, let direct = members[description] { return direct.nilIfNull }
         return Self.evaluate(steps[...], on: resource)?.nilIfNull

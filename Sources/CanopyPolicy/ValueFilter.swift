@@ -39,6 +39,12 @@ public struct ValueFilter: Sendable {
     var valuePath: ResourcePath?
     /// `expr`: the policy value names a path into the resource.
     let exprPath: ResourcePath?
+    /// The policy value as Python sees it, converted once.
+    let policyValue: PyValue
+    /// `absent`, `present`, `not-null` or `empty`, recognised once.
+    let special: Special?
+
+    enum Special { case absent, present, notNull, empty }
 
     public init(
         key: ResourcePath, op: FilterOperator?, value: JSONValue?, valueType: ValueType?, opSpelling: String? = nil
@@ -61,12 +67,37 @@ public struct ValueFilter: Sendable {
         } else {
             exprPath = nil
         }
+        policyValue = PyValue(value)
+        special = switch value?.stringValue {
+        case "absent": .absent
+        case "present": .present
+        case "not-null": .notNull
+        case "empty": .empty
+        default: nil
+        }
     }
 
     /// Whether `resource` (its properties, in boto3's shape) matches, at time `now`.
     public func matches(_ resource: JSONValue, now: Date) -> Bool {
-        var r = PyValue(key.value(in: resource))
-        var v = PyValue(valuePath.map { $0.value(in: resource) } ?? value)
+        let raw = key.value(in: resource)
+        // The common case — plain equality or a special value, no conversion — decided on the JSON
+        // itself, without building Python-like values.
+        if op == nil, valueType == nil, valueRegex == nil, valuePath == nil {
+            if let special {
+                // `raw == nil` would read nil as JSONValue.null (JSONValue is nil-literal expressible).
+                let isAbsent = raw.map { $0 == .null } ?? true
+                switch special {
+                case .absent where isAbsent: return true
+                case .present where !isAbsent: return true
+                case .notNull where Self.truthy(raw): return true
+                case .empty where !Self.truthy(raw): return true
+                default: break
+                }
+            }
+            if let verdict = Self.scalarEquals(raw, policyValue) { return verdict }
+        }
+        var r = PyValue(raw)
+        var v = valuePath.map { PyValue($0.value(in: resource)) } ?? policyValue
         if let valueRegex, case .string(let text) = r {
             r = valueRegex.firstGroup(in: text).map(PyValue.string) ?? .none
         }
@@ -92,6 +123,45 @@ public struct ValueFilter: Sendable {
             pattern = try? NSRegularExpressionBox(text, caseInsensitive: op == .regex)
         }
         return PyValue.apply(op, r, v, pattern: pattern) ?? false
+    }
+
+    /// Python truthiness of a JSON value (absent is falsy).
+    static func truthy(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?: false
+        case .bool(let b)?: b
+        case .int(let i)?: i != 0
+        case .double(let d)?: d != 0
+        case .string(let s)?: !s.isEmpty
+        case .array(let a)?: !a.isEmpty
+        case .object(let o)?: !o.isEmpty
+        }
+    }
+
+    /// Python `==` between a JSON value and a scalar policy value (`True == 1 == 1.0`); nil when
+    /// the policy value is not a scalar and the general path must decide.
+    static func scalarEquals(_ raw: JSONValue?, _ v: PyValue) -> Bool? {
+        func number(_ json: JSONValue?) -> Double? {
+            switch json {
+            case .bool(let b)?: b ? 1 : 0
+            case .int(let i)?: Double(i)
+            case .double(let d)?: d
+            default: nil
+            }
+        }
+        switch v {
+        case .none: return raw.map { $0 == .null } ?? true
+        case .string(let text):
+            if case .string(let other)? = raw { return other == text }
+            return false
+        case .bool, .int, .float:
+            guard let left = number(raw) else { return false }
+            // Exact for integers: compare them as integers.
+            if case .int(let i) = v, case .int(let j)? = raw { return i == j }
+            return left == v.number
+        default:
+            return nil
+        }
     }
 
     /// Custodian's `process_value_type`: returns (policy side, resource side), possibly swapped.

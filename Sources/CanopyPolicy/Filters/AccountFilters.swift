@@ -25,8 +25,7 @@ struct CredentialReportFilter: ResourceFilter {
     }
 
     func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
-        guard let row = resource.properties["c7n:credential-report"], case .object = row else { return false }
-        let record = Self.record(row)
+        guard let record = context.credentialRecords[resource.uid] else { return false }
         guard let list else { return filter.matches(record, now: context.now) }
         return (record[list]?.arrayValue ?? []).contains { filter.matches($0, now: context.now) }
     }

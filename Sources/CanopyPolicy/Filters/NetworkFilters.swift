@@ -51,45 +51,58 @@ struct SecurityGroupPermissionFilter: ResourceFilter {
         let groupID = resource.properties["GroupId"]?.stringValue
         let owner = resource.properties["OwnerId"]?.stringValue
         var matched: [JSONValue] = []
-        for permission in Self.expand(resource.properties[key]?.arrayValue ?? []) {
-            var verdicts = attributeFilters.map { $0.matches(permission, now: context.now) }
-            for verdict in [
-                describes(permission, context), portsMatch(permission), cidrsMatch(permission, context),
-                selfReferenced(permission, groupID), referencesMatch(permission, owner: owner, resource, context),
-            ] {
-                if let verdict { verdicts.append(verdict) }
-            }
-            if matchAll, verdicts.isEmpty { continue }
-            if matchAll ? verdicts.allSatisfy({ $0 }) : verdicts.contains(true) {
-                matched.append(permission)
-                if firstOnly { break }
+        for permission in resource.properties[key]?.arrayValue ?? [] {
+            guard case .object(let base) = permission else { continue }
+            for kind in Self.rangeKinds {
+                for entry in base[kind]?.arrayValue ?? [] {
+                    // The expanded permission is only built when a filter must see all of it.
+                    let single = Single(base: base, kind: kind, entry: entry)
+                    var verdicts: [Bool] = []
+                    if !attributeFilters.isEmpty {
+                        let whole = single.materialized
+                        verdicts = attributeFilters.map { $0.matches(whole, now: context.now) }
+                    }
+                    for verdict in [
+                        describes(single, context), portsMatch(base), cidrsMatch(single, context),
+                        selfReferenced(single, groupID), referencesMatch(single, owner: owner, resource, context),
+                    ] {
+                        if let verdict { verdicts.append(verdict) }
+                    }
+                    if matchAll, verdicts.isEmpty { continue }
+                    if matchAll ? verdicts.allSatisfy({ $0 }) : verdicts.contains(true) {
+                        matched.append(single.materialized)
+                        if firstOnly { return matched }
+                    }
+                }
             }
         }
         return matched
     }
 
-    /// One permission per range or group pair, the other lists emptied (Custodian's `expand_permissions`).
-    static func expand(_ permissions: [JSONValue]) -> [JSONValue] {
-        var expanded: [JSONValue] = []
-        for permission in permissions {
-            guard case .object(var base) = permission else { continue }
-            var lists: [(String, [JSONValue])] = []
-            for kind in rangeKinds {
-                lists.append((kind, base[kind]?.arrayValue ?? []))
-                base[kind] = .array([])
-            }
-            for (kind, entries) in lists {
-                for entry in entries {
-                    var single = base
-                    single[kind] = .array([entry])
-                    expanded.append(.object(single))
-                }
-            }
+    /// One permission narrowed to one entry of one of its lists (Custodian's `expand_permissions`).
+    struct Single {
+        var base: [String: JSONValue]
+        var kind: String
+        var entry: JSONValue
+
+        func entries(_ list: String) -> [JSONValue] { list == kind ? [entry] : [] }
+
+        var materialized: JSONValue {
+            var copy = base
+            for list in SecurityGroupPermissionFilter.rangeKinds { copy[list] = .array(entries(list)) }
+            return .object(copy)
         }
-        return expanded
     }
 
-    func portsMatch(_ permission: JSONValue) -> Bool? {
+    /// Every permission expanded, one range or group pair each.
+    static func expand(_ permissions: [JSONValue]) -> [JSONValue] {
+        permissions.flatMap { permission -> [JSONValue] in
+            guard case .object(let base) = permission else { return [] }
+            return rangeKinds.flatMap { kind in (base[kind]?.arrayValue ?? []).map { Single(base: base, kind: kind, entry: $0).materialized } }
+        }
+    }
+
+    func portsMatch(_ permission: [String: JSONValue]) -> Bool? {
         guard let from = permission["FromPort"]?.intValue, let to = permission["ToPort"]?.intValue else { return nil }
         var found: Bool?
         for port in ports {
@@ -106,35 +119,31 @@ struct SecurityGroupPermissionFilter: ResourceFilter {
         return found
     }
 
-    func cidrsMatch(_ permission: JSONValue, _ context: EvaluationContext) -> Bool? {
+    func cidrsMatch(_ single: Single, _ context: EvaluationContext) -> Bool? {
         func check(_ filter: ValueFilter?, _ ranges: String) -> Bool? {
             guard let filter else { return nil }
-            let entries = permission[ranges]?.arrayValue ?? []
-            return entries.contains { filter.matches($0, now: context.now) }
+            return single.entries(ranges).contains { filter.matches($0, now: context.now) }
         }
         let verdicts = [check(cidrV6, "Ipv6Ranges"), check(cidr, "IpRanges")].compactMap { $0 }
         guard !verdicts.isEmpty else { return nil }
         return matchAll ? verdicts.allSatisfy { $0 } : verdicts.contains(true)
     }
 
-    func describes(_ permission: JSONValue, _ context: EvaluationContext) -> Bool? {
+    func describes(_ single: Single, _ context: EvaluationContext) -> Bool? {
         guard let description else { return nil }
-        for kind in ["Ipv6Ranges", "IpRanges", "UserIdGroupPairs", "PrefixListIds"] {
-            if let first = permission[kind]?.arrayValue?.first { return description.matches(first, now: context.now) }
-        }
-        return false
+        // Custodian judges the first entry of the first non-empty list: the expanded one.
+        return description.matches(single.entry, now: context.now)
     }
 
-    func selfReferenced(_ permission: JSONValue, _ groupID: String?) -> Bool? {
+    func selfReferenced(_ single: Single, _ groupID: String?) -> Bool? {
         guard let selfReference else { return nil }
-        guard let pairs = permission["UserIdGroupPairs"]?.arrayValue else { return false }
-        let isSelf = pairs.contains { $0["GroupId"]?.stringValue == groupID }
+        let isSelf = single.entries("UserIdGroupPairs").contains { $0["GroupId"]?.stringValue == groupID }
         return isSelf == selfReference
     }
 
-    func referencesMatch(_ permission: JSONValue, owner: String?, _ resource: Resource, _ context: EvaluationContext) -> Bool? {
+    func referencesMatch(_ single: Single, owner: String?, _ resource: Resource, _ context: EvaluationContext) -> Bool? {
         guard let groupReferences else { return nil }
-        let pairs = permission["UserIdGroupPairs"]?.arrayValue ?? []
+        let pairs = single.entries("UserIdGroupPairs")
         guard !pairs.isEmpty else { return false }
         let referenced = Set(pairs.filter { $0["UserId"]?.stringValue == owner }.compactMap { $0["GroupId"]?.stringValue })
         return context.related("aws.security-group", account: resource.account).contains {

@@ -50,9 +50,25 @@ struct MetricsFilter: ResourceFilter {
         var end = context.now.timeIntervalSince1970
         end = (end / 60).rounded(.down) * 60 + 60
         let start = end - days * 86_400
-        let width = period ?? (end - start)
+        let points = context.series(for: resource.uid, metric: metric)?.points ?? []
+        guard let period else {
+            // One bucket over the whole window (Custodian's default period): a plain average.
+            var sum = 0.0
+            var count = 0
+            for point in points {
+                let t = point.timestamp.timeIntervalSince1970
+                if t >= start, t < end {
+                    sum += point.value
+                    count += 1
+                }
+            }
+            let value = count > 0 ? PyValue.float(sum / Double(count)) : missingValue
+            guard let value else { return false }
+            return PyValue.apply(op, value, self.value, pattern: nil) ?? false
+        }
+        let width = period
         var buckets: [Int: (sum: Double, count: Int)] = [:]
-        for point in context.series(for: resource.uid, metric: metric)?.points ?? [] {
+        for point in points {
             let t = point.timestamp.timeIntervalSince1970
             guard t >= start, t < end else { continue }
             let index = Int((t - start) / width)
