@@ -17,6 +17,8 @@ public struct EvaluationContext: Sendable {
     /// Credential report rows in Custodian's processed shape, by resource uid (built once: every
     /// `credential` filter reads them).
     let credentialRecords: [String: JSONValue]
+    /// S3 bucket policies parsed from their JSON text, by resource uid.
+    let bucketPolicies: [String: JSONValue]
 
     private struct AccountType: Hashable {
         var account: String
@@ -33,8 +35,12 @@ public struct EvaluationContext: Sendable {
         var inUse: Set<String> = []
         var defaults: Set<String> = []
         var records: [String: JSONValue] = [:]
+        var policies: [String: JSONValue] = [:]
         for resource in inventory {
             let p = resource.properties
+            if resource.type == "aws.s3", let text = p["Policy"]?.stringValue, let parsed = try? JSONValue.parse(Data(text.utf8)) {
+                policies[resource.uid] = parsed
+            }
             if resource.type == "aws.iam-user" || resource.type == "aws.account",
                 let row = p["c7n:credential-report"], case .object = row
             {
@@ -67,6 +73,7 @@ public struct EvaluationContext: Sendable {
         securityGroupsInUse = inUse
         defaultVPCs = defaults
         credentialRecords = records
+        bucketPolicies = policies
     }
 
     /// The resources of `type` in `account` (any region).

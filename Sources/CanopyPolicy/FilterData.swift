@@ -82,12 +82,12 @@ extension ValueFilter {
 
     /// A value filter from its mapping: `{key, value, op, value_type, value_from, value_regex,
     /// value_path}` or the short form `{"tag:Owner": absent}`.
-    init(data: [String: JSONValue], directory: URL?) throws {
+    convenience init(data: [String: JSONValue], directory: URL?) throws {
         var spec = data
         spec["type"] = nil
         if spec.count == 1, let (key, value) = spec.first, !Self.fields.contains(key) {
             do {
-                try self.init(key: ResourcePath(key), op: nil, value: value, valueType: nil)
+                try self.init(key: ResourcePath(key), op: nil, value: value, valueType: nil, opSpelling: nil, valueRegex: nil, valuePath: nil)
             } catch let error as PolicyError {
                 throw PolicyError.field(key, "\(error)")
             }
@@ -128,11 +128,7 @@ extension ValueFilter {
                 throw PolicyError.field("op", "value_type resource_count needs a comparison op")
             }
         }
-        do {
-            try self.init(key: key, op: op, value: value, valueType: valueType, opSpelling: spec["op"]?.stringValue)
-        } catch let error as PolicyError {
-            throw PolicyError.field(spec.keys.contains("value") ? "value" : "key", "\(error)")
-        }
+        var valueRegex: NSRegularExpressionBox?
         if let regex = spec["value_regex"] {
             guard let text = regex.stringValue else { throw PolicyError.field("value_regex", "value_regex must be a string") }
             let compiled: NSRegularExpressionBox
@@ -144,9 +140,17 @@ extension ValueFilter {
             }
             valueRegex = compiled
         }
+        var valuePath: ResourcePath?
         if let path = spec["value_path"] {
             guard let text = path.stringValue else { throw PolicyError.field("value_path", "value_path must be a string") }
             do { valuePath = try ResourcePath(text) } catch let error as PolicyError { throw PolicyError.field("value_path", "\(error)") }
+        }
+        do {
+            try self.init(
+                key: key, op: op, value: value, valueType: valueType, opSpelling: spec["op"]?.stringValue, valueRegex: valueRegex,
+                valuePath: valuePath)
+        } catch let error as PolicyError {
+            throw PolicyError.field(spec.keys.contains("value") ? "value" : "key", "\(error)")
         }
     }
 }

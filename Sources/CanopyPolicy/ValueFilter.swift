@@ -23,20 +23,23 @@ public enum ValueType: String, Sendable, CaseIterable {
 
 /// A Custodian value filter: `key`, `op`, `value`, `value_type`, and the special values `absent`,
 /// `present`, `not-null` and `empty`, with Custodian's (Python's) comparison semantics.
-public struct ValueFilter: Sendable {
-    public var key: ResourcePath
-    public var op: FilterOperator?
-    public var value: JSONValue?
-    public var valueType: ValueType?
+///
+/// A class, immutable once built: filters are shared by every evaluation, and a struct of this
+/// size would be copied (and its references retained) each time a filter tree is walked.
+public final class ValueFilter: Sendable {
+    public let key: ResourcePath
+    public let op: FilterOperator?
+    public let value: JSONValue?
+    public let valueType: ValueType?
     /// Custodian treats an absent value as an empty tuple for `in` and `not-in`, but not for the
     /// `ni` spelling of the latter; the spelling is kept to follow it exactly.
     let emptyWhenAbsent: Bool
     /// Compiled once for `regex`/`regex-case`; a bad pattern is a load error, not a runtime one.
     let pattern: NSRegularExpressionBox?
     /// `value_regex`: the resource's value is replaced by the pattern's one capture group.
-    var valueRegex: NSRegularExpressionBox?
+    let valueRegex: NSRegularExpressionBox?
     /// `value_path`: the policy value is read from the resource itself.
-    var valuePath: ResourcePath?
+    let valuePath: ResourcePath?
     /// `expr`: the policy value names a path into the resource.
     let exprPath: ResourcePath?
     /// The policy value as Python sees it, converted once.
@@ -46,10 +49,19 @@ public struct ValueFilter: Sendable {
 
     enum Special { case absent, present, notNull, empty }
 
-    public init(
+    public convenience init(
         key: ResourcePath, op: FilterOperator?, value: JSONValue?, valueType: ValueType?, opSpelling: String? = nil
     ) throws {
+        try self.init(key: key, op: op, value: value, valueType: valueType, opSpelling: opSpelling, valueRegex: nil, valuePath: nil)
+    }
+
+    init(
+        key: ResourcePath, op: FilterOperator?, value: JSONValue?, valueType: ValueType?, opSpelling: String?,
+        valueRegex: NSRegularExpressionBox?, valuePath: ResourcePath?
+    ) throws {
         self.key = key
+        self.valueRegex = valueRegex
+        self.valuePath = valuePath
         self.op = op
         self.value = value
         self.valueType = valueType

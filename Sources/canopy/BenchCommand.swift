@@ -63,6 +63,8 @@ struct BenchCommand: AsyncParsableCommand {
                 for resource in seed where result.count < count {
                     var copy = resource
                     copy.uid = "\(resource.uid)#\(round)"
+                    // Each copy of the estate is its own set of accounts, as a larger organization would be.
+                    copy.account = "\(resource.account)-\(round)"
                     if round % 3 == 1, case .object(var p) = copy.properties {
                         if p["Encrypted"] != nil { p["Encrypted"] = .bool(round % 2 == 0) }
                         if p["VolumeType"] != nil { p["VolumeType"] = .string(round % 2 == 0 ? "gp3" : "gp2") }

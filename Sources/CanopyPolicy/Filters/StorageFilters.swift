@@ -119,7 +119,7 @@ struct HasStatementFilter: ResourceFilter {
     }
 
     func matches(_ resource: Resource, in context: EvaluationContext) -> Bool {
-        guard let text = resource.properties["Policy"]?.stringValue, let policy = try? JSONValue.parse(Data(text.utf8)) else { return false }
+        guard let policy = context.bucketPolicies[resource.uid] else { return false }
         let present = policy["Statement"]?.arrayValue ?? (policy["Statement"].map { [$0] } ?? [])
         let ids = Set(present.compactMap { $0["Sid"]?.stringValue })
         guard statementIDs.allSatisfy(ids.contains) else { return false }
