@@ -44,9 +44,8 @@ public struct ComplianceEngine: Sendable {
 
     /// Runs every check over the context's inventory (no store access, no cloud call).
     public func evaluate(_ context: EvaluationContext) -> [CheckOutcome] {
-        let byType = Dictionary(grouping: context.inventory, by: \.type)
-        return checks.map { check in
-            let candidates = byType[check.policy.resource] ?? []
+        checks.map { check in
+            let candidates = context.byType[check.policy.resource] ?? []
             return CheckOutcome(check: check, candidates: candidates, failing: check.policy.select(candidates, in: context))
         }
     }

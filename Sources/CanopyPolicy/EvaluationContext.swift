@@ -8,6 +8,8 @@ public struct EvaluationContext: Sendable {
     public var now: Date
     /// Every resource, as given.
     public let inventory: [Resource]
+    /// The inventory by Custodian type, grouped once for every policy of the evaluation.
+    public let byType: [String: [Resource]]
     private let byAccountAndType: [AccountType: [Resource]]
     private let series: [String: [String: MetricSeries]]
     /// Security group ids some instance, database, load balancer or function refers to, per account.
@@ -28,6 +30,7 @@ public struct EvaluationContext: Sendable {
     public init(now: Date = Date(), inventory: [Resource] = [], metrics: [MetricSeries] = []) {
         self.now = now
         self.inventory = inventory
+        byType = Dictionary(grouping: inventory, by: \.type)
         byAccountAndType = Dictionary(grouping: inventory) { AccountType(account: $0.account, type: $0.type) }
         var series: [String: [String: MetricSeries]] = [:]
         for item in metrics { series[item.resourceUID, default: [:]][item.metric] = item }

@@ -14,8 +14,9 @@ public struct PolicyResult: Sendable {
 /// Evaluates policies over resources already collected: no cloud call is made, so a policy run
 /// over the stored inventory takes as long as the filters do.
 public enum PolicyRunner {
-    public static func run(_ policies: [Policy], over resources: [Resource], context: EvaluationContext) -> [PolicyResult] {
-        let byType = Dictionary(grouping: resources, by: \.type)
+    /// Runs the policies over the context's inventory.
+    public static func run(_ policies: [Policy], context: EvaluationContext) -> [PolicyResult] {
+        let byType = context.byType
         return policies.map { policy in
             let started = Date()
             let candidates = byType[policy.resource] ?? []

@@ -220,6 +220,18 @@ public final class ValueFilter: Sendable {
     }
 }
 
+/// A dictionary behind a lock, for memoising pure functions across threads.
+final class LockedCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: Bool] = [:]
+
+    func withLock<T>(_ body: (inout [String: Bool]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&values)
+    }
+}
+
 /// A compiled regular expression that is safe to share (patterns are immutable once built).
 final class NSRegularExpressionBox: @unchecked Sendable {
     let expression: NSRegularExpression
@@ -247,7 +259,17 @@ final class NSRegularExpressionBox: @unchecked Sendable {
 
     /// Python's `re.match`: anchored at the start of the string, not at its end.
     func matchesAtStart(_ text: String) -> Bool {
+        // Resource values repeat (instance types, tag values), and a regex costs a microsecond
+        // where a lookup costs nanoseconds: remember recent verdicts, within a bound.
+        if let known = memo.withLock({ $0[text] }) { return known }
         let range = NSRange(text.startIndex..., in: text)
-        return expression.firstMatch(in: text, options: [.anchored], range: range) != nil
+        let verdict = expression.firstMatch(in: text, options: [.anchored], range: range) != nil
+        memo.withLock { cache in
+            if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
+            cache[text] = verdict
+        }
+        return verdict
     }
+
+    private let memo = LockedCache()
 }

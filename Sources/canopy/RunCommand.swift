@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store = try database.open()
         let context = try await EvaluationContext.load(from: store)
-        let results = PolicyRunner.run(policies, over: context.inventory, context: context)
+        let results = PolicyRunner.run(policies, context: context)
         if let outputDir {
             try PolicyRunner.writeCustodianOutput(results, to: URL(fileURLWithPath: outputDir))
         }

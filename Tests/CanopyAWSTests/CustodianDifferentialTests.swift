@@ -46,7 +46,7 @@ extension MotoIntegrationTests {
             ScanConfiguration(accounts: .caller, regions: ["us-east-1"], services: ["ec2", "ebs", "vpc", "rds", "iam"]))
         let loaded = try PolicyLoader.load(path: file.path)
         let context = try await EvaluationContext.load(from: store)
-        let results = PolicyRunner.run(loaded, over: context.inventory, context: context)
+        let results = PolicyRunner.run(loaded, context: context)
         var differences: [String] = []
         var matchedTotal = 0
         for (result, spec) in zip(results, Self.differentialPolicies) {

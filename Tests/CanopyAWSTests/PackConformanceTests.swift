@@ -92,7 +92,7 @@ extension MotoIntegrationTests {
         var compared = 0
         var matched = 0
         var differences: [String] = []
-        for result in PolicyRunner.run(policies, over: context.inventory, context: context) where Self.packPoliciesNotCompared[result.policy.name] == nil {
+        for result in PolicyRunner.run(policies, context: context) where Self.packPoliciesNotCompared[result.policy.name] == nil {
             let key = try #require(Self.identity[result.policy.resource], "no identity for \(result.policy.resource)")
             let output = work.appendingPathComponent("\(result.policy.name)/resources.json")
             let custodian = Set((try JSONValue.parse(Data(contentsOf: output)).arrayValue ?? []).compactMap { $0[key]?.stringValue })

@@ -74,11 +74,11 @@ extension MotoIntegrationTests {
 
         // A dry run plans, calls nothing and audits nothing.
         var context = try await EvaluationContext.load(from: store)
-        let planned = await remediator.run(plans, results: PolicyRunner.run(policies, over: context.inventory, context: context), context: context, apply: false, actor: "test")
+        let planned = await remediator.run(plans, results: PolicyRunner.run(policies, context: context), context: context, apply: false, actor: "test")
         #expect(!planned.isEmpty && planned.allSatisfy { $0.status == .planned || $0.status == .skipped })
         #expect(try await store.auditLog(limit: 10).isEmpty)
 
-        let outcomes = await remediator.run(plans, results: PolicyRunner.run(policies, over: context.inventory, context: context), context: context, apply: true, actor: "test")
+        let outcomes = await remediator.run(plans, results: PolicyRunner.run(policies, context: context), context: context, apply: true, actor: "test")
         let failed = outcomes.filter { $0.status == .failed }
         #expect(failed.isEmpty, "\(failed.map { "\($0.action) \($0.resource): \($0.detail)" })")
         let applied = outcomes.filter { $0.status == .applied }
@@ -91,7 +91,7 @@ extension MotoIntegrationTests {
         // (except the database tag, which does not make a database Multi-AZ).
         _ = try await Self.scan(store)
         context = try await EvaluationContext.load(from: store)
-        let after = Dictionary(uniqueKeysWithValues: PolicyRunner.run(policies, over: context.inventory, context: context).map { ($0.policy.name, $0.matched) })
+        let after = Dictionary(uniqueKeysWithValues: PolicyRunner.run(policies, context: context).map { ($0.policy.name, $0.matched) })
         for name in ["tag-untagged", "encrypt-buckets", "rotate-keys", "close-ssh", "unattached-gp2"] {
             #expect(after[name]?.isEmpty == true, "\(name) still matches \(after[name]?.map(\.uid) ?? [])")
         }
@@ -129,7 +129,7 @@ extension MotoIntegrationTests {
         let context = EvaluationContext(inventory: [bucket])
         let remediator = Remediator(client: { _ in throw RemediationError.unsupported("aws", "test") }, audit: store, transport: hook)
         let outcomes = await remediator.run(
-            [try ActionPlan(policy: policy)], results: PolicyRunner.run([policy], over: [bucket], context: context), context: context,
+            [try ActionPlan(policy: policy)], results: PolicyRunner.run([policy], context: context), context: context,
             apply: true, actor: "bot")
         #expect(outcomes.map(\.status) == [.applied])
         let request = try #require(hook.requests.first)
