@@ -25,7 +25,7 @@ public indirect enum FilterNode: Sendable {
         case .all(let children): children.allSatisfy { $0.matches(resource, in: context) }
         case .any(let children): children.contains { $0.matches(resource, in: context) }
         case .none(let children): !children.allSatisfy { $0.matches(resource, in: context) }
-        case .value(let filter): filter.matches(resource.properties, now: context.now)
+        case .value(let filter): filter.matches(resource, now: context.now)
         case .resource(let filter): filter.matches(resource, in: context)
         }
     }
@@ -82,7 +82,10 @@ public struct Policy: Sendable {
     /// order as Custodian does.
     public func select(_ candidates: [Resource], in context: EvaluationContext) -> [Resource] {
         guard filters.contains(where: { if case .value(let f) = $0 { f.valueType == .resourceCount } else { false } }) else {
-            return candidates.filter { matches($0, in: context) }
+            // Indices first: only the resources that match are copied out.
+            var matched: [Int] = []
+            for index in candidates.indices where matches(candidates[index], in: context) { matched.append(index) }
+            return matched.map { candidates[$0] }
         }
         var remaining = candidates
         for node in filters {

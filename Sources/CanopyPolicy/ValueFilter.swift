@@ -91,7 +91,19 @@ public final class ValueFilter: Sendable {
 
     /// Whether `resource` (its properties, in boto3's shape) matches, at time `now`.
     public func matches(_ resource: JSONValue, now: Date) -> Bool {
-        let raw = key.value(in: resource)
+        matches(raw: key.value(in: resource), document: resource, now: now)
+    }
+
+    /// A whole resource: `tag:` keys read the tags Canopy already indexed instead of scanning
+    /// the `Tags` list.
+    public func matches(_ resource: Resource, now: Date) -> Bool {
+        if let tag = key.tagKey {
+            return matches(raw: resource.tags[tag].map(JSONValue.string), document: resource.properties, now: now)
+        }
+        return matches(raw: key.value(in: resource.properties), document: resource.properties, now: now)
+    }
+
+    func matches(raw: JSONValue?, document resource: JSONValue, now: Date) -> Bool {
         // The common case — plain equality or a special value, no conversion — decided on the JSON
         // itself, without building Python-like values.
         if op == nil, valueType == nil, valueRegex == nil, valuePath == nil {
