@@ -57,6 +57,7 @@ measure canopy .build/release/canopy scan --database "$work/canopy.db" --endpoin
 grep -E "^scan|^evaluation" "$work/canopy.out"
 
 echo "c7n-org run of the same packs …"
+mkdir -p "$work/c7n.cache"
 measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/accounts.yml" -u "$work/packs.yml" \
     --cache-path "$work/c7n.cache" -s "$work/c7n-out" --region us-east-1 --region ap-northeast-1
 matched=$(find "$work/c7n-out" -name resources.json -exec python3 -c \
