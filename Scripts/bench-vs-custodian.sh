@@ -21,6 +21,7 @@ port=5088
 endpoint="http://127.0.0.1:${port}"
 work="$(mktemp -d)"
 source Scripts/moto.sh
+source Scripts/bench-common.sh
 moto_pid=""
 trap '[ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"' EXIT
 start_moto "$port" "$work/moto.log"
@@ -38,16 +39,10 @@ swift build -c release --product canopy > /dev/null
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 export AWS_DEFAULT_REGION=us-east-1
 
+write_accounts_file "$work/estate.json" "$work/accounts.yml"
 python3 - "$work" <<'PY'
-import json, sys
+import sys
 work = sys.argv[1]
-manifest = json.load(open(f"{work}/estate.json"))
-with open(f"{work}/accounts.yml", "w") as f:
-    f.write("accounts:\n")
-    for key, value in sorted(manifest["accounts"].items()):
-        # c7n-org requires a role for every account, the management account included.
-        f.write(f"  - account_id: '{value['id']}'\n    name: {key}\n    regions: [us-east-1, ap-northeast-1]\n"
-                f"    role: arn:aws:iam::{value['id']}:role/OrganizationAccountAccessRole\n")
 types = ["ec2", "ebs", "ebs-snapshot", "ami", "vpc", "subnet", "security-group", "elastic-ip", "nat-gateway", "s3",
          "iam-user", "iam-role", "iam-policy", "account", "rds", "rds-snapshot", "dynamodb-table", "kms-key", "lambda",
          "app-elb", "asg", "cloudtrail", "config-recorder", "backup-plan", "backup-vault", "hostedzone", "healthcheck"]
@@ -57,20 +52,20 @@ with open(f"{work}/policies.yml", "w") as f:
         f.write(f"  - name: inventory-{t}\n    resource: aws.{t}\n")
 PY
 
-measure() {  # name, command...
-    local name="$1"; shift
-    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || {
-        echo "$name failed:"; tail -20 "$work/$name.err"; exit 1; }
+check() {  # name: stop when the measured command failed
+    [ "$(cat "$work/$1.rc")" = 0 ] || { echo "$1 failed:"; tail -20 "$work/$1.err"; exit 1; }
 }
 
 echo "canopy scan …"
 measure canopy .build/release/canopy scan --database "$work/canopy.db" --endpoint "$endpoint" \
-    --regions us-east-1,ap-northeast-1 --plain
+    --regions us-east-1,ap-northeast-1 --plain --no-evaluate
+check canopy
 canopy_resources=$(sed -n 's/.*complete in [0-9.]* s: \([0-9]*\) resources.*/\1/p' "$work/canopy.out")
 
 echo "c7n-org run …"
 measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/accounts.yml" -u "$work/policies.yml" --cache-period 0 \
     -s "$work/c7n-out" --region us-east-1 --region ap-northeast-1
+check custodian
 custodian_resources=$(find "$work/c7n-out" -name resources.json -exec python3 -c \
     "import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))" {} + | awk '{s+=$1} END {print s}')
 

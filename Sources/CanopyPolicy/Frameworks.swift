@@ -60,16 +60,9 @@ public enum Frameworks {
     }
 
     public static func load(path: String, checks known: Set<String>) throws -> Framework {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PolicyError.at(SourceLocation(file: path, line: 0, column: 0), policy: nil, message: "cannot read the file")
-        }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw PolicyError.at(PolicyLoader.location(of: error, file: path), policy: nil, message: "not valid YAML: \(PolicyLoader.problem(of: error))")
-        }
-        func at(_ node: Node?, _ message: String) -> PolicyError {
-            .at(SourceLocation(file: path, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0), policy: nil, message: message)
-        }
+        let yaml = try YAMLFile(path: path)
+        let root = yaml.root
+        func at(_ node: Node?, _ message: String) -> PolicyError { yaml.error(at: node, message) }
         guard let header = root?.mapping?["framework"]?.mapping, let id = header["id"]?.string, let name = header["name"]?.string else {
             throw at(root, "expected 'framework:' with 'id' and 'name'")
         }

@@ -119,6 +119,31 @@ public enum PolicyError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 }
 
+/// A YAML file read for one of Canopy's data formats: its root node and a way to point at any
+/// node by file, line and column.
+struct YAMLFile {
+    let path: String
+    let root: Node?
+
+    init(path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PolicyError.at(SourceLocation(file: path, line: 0, column: 0), policy: nil, message: "cannot read the file")
+        }
+        try self.init(text: text, path: path)
+    }
+
+    init(text: String, path: String) throws {
+        self.path = path
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw PolicyError.at(PolicyLoader.location(of: error, file: path), policy: nil, message: "not valid YAML: \(PolicyLoader.problem(of: error))")
+        }
+    }
+
+    func error(at node: Node?, policy: String? = nil, _ message: String) -> PolicyError {
+        .at(SourceLocation(file: path, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0), policy: policy, message: message)
+    }
+}
+
 /// Reads Custodian policy files. Every error names the file, line, column and policy before
 /// anything runs.
 public enum PolicyLoader {
@@ -133,15 +158,9 @@ public enum PolicyLoader {
     }
 
     public static func parse(_ text: String, file: String) throws -> [Policy] {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw PolicyError.at(location(of: error, file: file), policy: nil, message: "not valid YAML: \(problem(of: error))")
-        }
-        func at(_ node: Node?, _ policy: String?, _ message: String) -> PolicyError {
-            .at(SourceLocation(file: file, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0), policy: policy, message: message)
-        }
+        let yaml = try YAMLFile(text: text, path: file)
+        let root = yaml.root
+        func at(_ node: Node?, _ policy: String?, _ message: String) -> PolicyError { yaml.error(at: node, policy: policy, message) }
         guard let list = root?.mapping?["policies"]?.sequence else {
             throw at(root, nil, "expected a top-level 'policies:' list")
         }

@@ -39,16 +39,9 @@ public enum PolicyTestRunner {
     public static let defaultAccount = "111111111111"
 
     public static func load(path: String) throws -> [PolicyTestCase] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PolicyError.at(SourceLocation(file: path, line: 0, column: 0), policy: nil, message: "cannot read the file")
-        }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw PolicyError.at(PolicyLoader.location(of: error, file: path), policy: nil, message: "not valid YAML: \(PolicyLoader.problem(of: error))")
-        }
-        func at(_ node: Node?, _ message: String) -> PolicyError {
-            .at(SourceLocation(file: path, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0), policy: nil, message: message)
-        }
+        let yaml = try YAMLFile(path: path)
+        let root = yaml.root
+        func at(_ node: Node?, _ message: String) -> PolicyError { yaml.error(at: node, message) }
         guard let list = root?.mapping?["tests"]?.sequence else { throw at(root, "expected a top-level 'tests:' list") }
         return try list.map { node in
             guard let entry = node.mapping, let policy = entry["policy"]?.string else { throw at(node, "each test needs a 'policy' name") }

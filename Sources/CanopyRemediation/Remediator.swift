@@ -188,11 +188,7 @@ public struct Remediator: Sendable {
         if let idKey = RemediationAction.ec2Taggable[resource.type] {
             guard let id = resource.properties[idKey]?.stringValue else { throw RemediationError.missing(idKey, resource.uid) }
             if !tags.isEmpty {
-                var parameters = ["ResourceId.1": id]
-                for (index, tag) in tags.sorted(by: { $0.key < $1.key }).enumerated() {
-                    parameters["Tag.\(index + 1).Key"] = tag.key
-                    parameters["Tag.\(index + 1).Value"] = tag.value
-                }
+                let parameters = Self.tagParameters(tags, list: "Tag", into: ["ResourceId.1": id])
                 _ = try await aws.query("ec2", "CreateTags", region: region, parameters: parameters)
             }
             if !remove.isEmpty {
@@ -207,11 +203,7 @@ public struct Remediator: Sendable {
             // RDS's query protocol names list members after their shape: Tags.Tag.N, TagKeys.member.N.
             guard let arn = resource.properties["DBInstanceArn"]?.stringValue else { throw RemediationError.missing("DBInstanceArn", resource.uid) }
             if !tags.isEmpty {
-                var parameters = ["ResourceName": arn]
-                for (index, tag) in tags.sorted(by: { $0.key < $1.key }).enumerated() {
-                    parameters["Tags.Tag.\(index + 1).Key"] = tag.key
-                    parameters["Tags.Tag.\(index + 1).Value"] = tag.value
-                }
+                let parameters = Self.tagParameters(tags, list: "Tags.Tag", into: ["ResourceName": arn])
                 _ = try await aws.query("rds", "AddTagsToResource", region: region, parameters: parameters)
             }
             if !remove.isEmpty {
@@ -230,6 +222,16 @@ public struct Remediator: Sendable {
         default:
             throw RemediationError.unsupported("tag", resource.type)
         }
+    }
+
+    /// `LIST.N.Key` / `LIST.N.Value` query parameters for tags, in a stable order.
+    static func tagParameters(_ tags: [String: String], list: String, into base: [String: String]) -> [String: String] {
+        var parameters = base
+        for (index, tag) in tags.sorted(by: { $0.key < $1.key }).enumerated() {
+            parameters["\(list).\(index + 1).Key"] = tag.key
+            parameters["\(list).\(index + 1).Value"] = tag.value
+        }
+        return parameters
     }
 
     /// An EC2 query-protocol encoding of one IpPermission (`IpPermissions.1.IpRanges.1.CidrIp`).
