@@ -52,7 +52,7 @@ mkdir -p "$work/c7n.cache"
 measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/accounts.yml" -u "$work/packs.yml" \
     --cache-path "$work/c7n.cache" -s "$work/c7n-out" --region us-east-1 --region ap-northeast-1
 # c7n-org exits non-zero when any policy of any account-region failed; count those, keep going.
-c7n_errors=$(grep -rl "ERROR" "$work/c7n-out" --include=custodian-run.log 2>/dev/null | wc -l)
+c7n_errors=$( (grep -rl "ERROR" "$work/c7n-out" --include=custodian-run.log 2>/dev/null || true) | wc -l)
 echo "c7n-org exit status $(cat "$work/custodian.rc"); policy runs that logged an ERROR: $c7n_errors"
 grep -rh "ERROR" "$work/c7n-out" --include=custodian-run.log 2>/dev/null | cut -c1-200 | sort | uniq -c | sort -rn | head -5 || true
 matched=$(find "$work/c7n-out" -name resources.json -exec python3 -c \

@@ -4,7 +4,7 @@ import CanopyPolicy
 import CanopyStore
 import Foundation
 
-/// The demo's governance story: the first scan is evaluated, the CCoE grants one exception and
+/// The demo's governance story: the first scan is evaluated, the CCoE grants three exceptions and
 /// attests two manual requirements, then the second scan is evaluated — so the reports show
 /// automated, waived and manual requirements and a trend.
 public enum DemoGovernance {
@@ -32,6 +32,13 @@ public enum DemoGovernance {
                 requestedBy: "cloud-platform@gridco.example", approvedBy: "ciso@gridco.example", state: .approved,
                 createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(60 * 86_400)),
             actor: "ciso@gridco.example")
+        _ = try await store.save(
+            Waiver(
+                id: 0, checkID: "rds.instance.single_az", selector: "*",
+                reason: "Single-AZ databases accepted until the Aurora migration (PRJ-2027-03); restores are rehearsed monthly and RTO 4 h is met",
+                requestedBy: "dba@gridco.example", approvedBy: "ccoe-lead@gridco.example", state: .approved,
+                createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(120 * 86_400)),
+            actor: "ccoe-lead@gridco.example")
         let inventory = "BCSI information inventory 2026: SCADA historian archive, EMS network diagrams, substation IED configurations"
         _ = try await store.save(
             Attestation(
