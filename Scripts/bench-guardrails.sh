@@ -55,11 +55,13 @@ measure custodian env AWS_ENDPOINT_URL="$endpoint" c7n-org run -c "$work/account
 c7n_errors=$( (grep -rl "ERROR" "$work/c7n-out" --include=custodian-run.log 2>/dev/null || true) | wc -l)
 echo "c7n-org exit status $(cat "$work/custodian.rc"); policy runs that logged an ERROR: $c7n_errors"
 grep -rh "ERROR" "$work/c7n-out" --include=custodian-run.log 2>/dev/null | cut -c1-200 | sort | uniq -c | sort -rn | head -5 || true
+grep -v ":INFO " "$work/custodian.err" | cut -c1-200 | head -10 || true
 matched=$(find "$work/c7n-out" -name resources.json -exec python3 -c \
     "import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))" {} + | awk '{s+=$1} END {print s}')
 
-read -r canopy_s canopy_kb < "$work/canopy.time"
-read -r custodian_s custodian_kb < "$work/custodian.time"
+# GNU time puts "Command exited with non-zero status N" first when a command fails.
+read -r canopy_s canopy_kb < <(tail -1 "$work/canopy.time")
+read -r custodian_s custodian_kb < <(tail -1 "$work/custodian.time")
 python3 - "$canopy_s" "$canopy_kb" "$custodian_s" "$custodian_kb" "$scale" "$matched" <<'PY'
 import sys
 cs, ck, us, uk, scale, matched = sys.argv[1:]

@@ -69,8 +69,8 @@ check custodian
 custodian_resources=$(find "$work/c7n-out" -name resources.json -exec python3 -c \
     "import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))" {} + | awk '{s+=$1} END {print s}')
 
-read -r canopy_s canopy_kb < "$work/canopy.time"
-read -r custodian_s custodian_kb < "$work/custodian.time"
+read -r canopy_s canopy_kb < <(tail -1 "$work/canopy.time")
+read -r custodian_s custodian_kb < <(tail -1 "$work/custodian.time")
 python3 - "$canopy_s" "$canopy_kb" "$canopy_resources" "$custodian_s" "$custodian_kb" "$custodian_resources" "$scale" "$delay_ms" <<'PY'
 import sys
 cs, ck, cr, us, uk, ur, scale, delay = sys.argv[1:]
