@@ -63,8 +63,10 @@ public struct ComplianceEngine: Sendable {
     public func run(store: any CanopyStore, context: EvaluationContext, scanID: Int64?) async throws -> Evaluation {
         let now = context.now
         let outcomes = evaluate(context)
+        let known = try await store.findings(FindingQuery(checkIDs: checks.map(\.id)))
         var existing: [String: Finding] = [:]
-        for finding in try await store.findings(FindingQuery(checkIDs: checks.map(\.id))) { existing[finding.uid] = finding }
+        for finding in known { existing[finding.uid] = finding }
+        let existingByCheck = Dictionary(grouping: known, by: \.checkID)
         let waivers = try await store.waivers().filter { $0.isInForce(at: now) }
         var changed: [Finding] = []
         var results: [ResultKey: (passed: Int, failed: Int, waived: Int)] = [:]
@@ -124,7 +126,7 @@ public struct ComplianceEngine: Sendable {
             where !failingUIDs.contains(Self.findingUID(check: check.id, resource: resource.uid)) {
                 results[ResultKey(check: check.id, account: resource.account, application: resource.tags["App"] ?? ""), default: (0, 0, 0)].passed += 1
             }
-            for var finding in existing.values where finding.checkID == check.id && finding.status != .resolved && !failingUIDs.contains(finding.uid) {
+            for var finding in existingByCheck[check.id] ?? [] where finding.status != .resolved && !failingUIDs.contains(finding.uid) {
                 finding.status = .resolved
                 finding.resolvedAt = now
                 finding.waiverID = nil
