@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "CanopyModel", swiftSettings: swiftSettings),
@@ -66,6 +69,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CanopyServer",
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/strings.json"), .copy("Resources/canopy.css"), .copy("Resources/openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CanopyInventory",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", .product(name: "Logging", package: "swift-log"),
@@ -82,7 +97,8 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CanopyDemo", "CanopyServer", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -95,6 +111,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanopyServerTests",
+            dependencies: [
+                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CanopyComplianceTests",

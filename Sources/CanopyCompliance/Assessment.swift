@@ -102,8 +102,10 @@ public struct ScoreCut: Sendable, Codable {
 extension ComplianceEngine {
     /// The framework's requirements judged from the last evaluation, its findings, waivers and
     /// attestations: what an audit report shows.
+    /// - Parameter accounts: limit to these accounts (a business unit's view); nil for all.
     public func assess(
-        framework id: String, level: String? = nil, store: any CanopyStore, now: Date = Date(), trendLength: Int = 10
+        framework id: String, level: String? = nil, store: any CanopyStore, now: Date = Date(), trendLength: Int = 10,
+        accounts: Set<String>? = nil
     ) async throws -> FrameworkAssessment {
         guard let framework = framework(id) else {
             throw ComplianceError.unknownFramework(id, known: frameworks.map(\.id))
@@ -113,10 +115,15 @@ extension ComplianceEngine {
         }
         let evaluations = try await store.evaluations(limit: trendLength)
         let latest = evaluations.first
+        func inScope(_ results: [CheckResult]) -> [CheckResult] {
+            guard let accounts else { return results }
+            return results.filter { accounts.contains($0.account) }
+        }
         var results: [CheckResult] = []
-        if let latest { results = try await store.checkResults(evaluationID: latest.id) }
+        if let latest { results = inScope(try await store.checkResults(evaluationID: latest.id)) }
         let checkIDs = Set(framework.requirements.flatMap(\.checks))
-        let findings = try await store.findings(FindingQuery(checkIDs: Array(checkIDs), statuses: [.new, .inProgress, .suppressed]))
+        let findings = try await store.findings(
+            FindingQuery(checkIDs: Array(checkIDs), accounts: accounts.map { Array($0) }, statuses: [.new, .inProgress, .suppressed]))
         let findingsByCheck = Dictionary(grouping: findings, by: \.checkID)
         let waivers = try await store.waivers()
         let attestations = try await store.attestations().filter { $0.frameworkID == id }
@@ -147,7 +154,7 @@ extension ComplianceEngine {
         }
         var trend: [TrendPoint] = []
         for evaluation in evaluations.reversed() {
-            let past = evaluation.id == latest?.id ? totals : Self.totals(try await store.checkResults(evaluationID: evaluation.id))
+            let past = evaluation.id == latest?.id ? totals : Self.totals(inScope(try await store.checkResults(evaluationID: evaluation.id)))
             let statuses = framework.requirements(at: level).map { requirement in
                 Self.status(
                     requirement, totals: requirement.checks.map { past[$0] ?? (0, 0, 0) },

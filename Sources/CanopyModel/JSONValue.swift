@@ -138,3 +138,14 @@ extension JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: data)
     }
 }
+
+extension JSONValue {
+    /// A one-line rendering for tables and diffs: strings bare, everything else as JSON.
+    public var compactText: String {
+        switch self {
+        case .string(let s): s
+        case .null: "null"
+        default: canonicalJSON()
+        }
+    }
+}

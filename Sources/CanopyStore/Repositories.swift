@@ -95,7 +95,7 @@ public protocol MetricRepository: Sendable {
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
-    & AuditRepository
+    & AuditRepository & UserRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -104,6 +104,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case scanNotRunning(Int64, ScanStatus)
     case unknownFinding(String)
     case unknownWaiver(Int64)
+    case duplicateUser(String)
 
     public var description: String {
         switch self {
@@ -114,6 +115,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .scanNotRunning(let id, let status): "scan \(id) is \(status.rawValue), not running"
         case .unknownFinding(let uid): "no finding with uid \(uid) (see `canopy findings`)"
         case .unknownWaiver(let id): "no exception with id \(id) (see `canopy exceptions list`)"
+        case .duplicateUser(let name): "a user named '\(name)' exists already"
         }
     }
 }
@@ -193,4 +195,21 @@ public protocol AuditRepository: Sendable {
     func auditLog(limit: Int) async throws -> [AuditEntry]
     /// The id of the first entry whose hash does not follow from the chain, or nil when intact.
     func firstBrokenAuditEntry() async throws -> Int64?
+}
+
+/// Users, sessions and API tokens. Secrets are stored only as hashes (bcrypt for passwords,
+/// SHA-256 for random tokens); every change is audited under the acting user.
+public protocol UserRepository: Sendable {
+    func createUser(name: String, passwordHash: String, role: Role, businessUnits: [String], actor: String) async throws -> User
+    func user(named name: String) async throws -> User?
+    func users() async throws -> [User]
+    /// Records a login attempt: a success clears the failure count; the `limit`-th failure in a
+    /// row locks the account until `lockUntil`.
+    func recordLogin(userID: Int64, succeeded: Bool, limit: Int, lockUntil: Date, from address: String, at: Date) async throws
+    func createSession(userID: Int64, tokenHash: String, csrfToken: String, expiresAt: Date) async throws
+    func session(tokenHash: String, at: Date) async throws -> Session?
+    func deleteSession(tokenHash: String) async throws
+    func createAPIToken(name: String, userID: Int64, tokenHash: String, expiresAt: Date, actor: String) async throws
+    /// The user an unexpired API token acts as.
+    func apiTokenUser(tokenHash: String, at: Date) async throws -> User?
 }

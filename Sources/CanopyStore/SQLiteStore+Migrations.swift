@@ -201,6 +201,33 @@ extension SQLiteStore {
                         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                     """)
         }
+        migrator.registerMigration("0003-users") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE app_user (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        role TEXT NOT NULL,
+                        business_units TEXT NOT NULL DEFAULT '[]',
+                        password_hash TEXT NOT NULL,
+                        failed_logins INTEGER NOT NULL DEFAULT 0,
+                        locked_until DATETIME
+                    );
+                    CREATE TABLE user_session (
+                        token_hash TEXT PRIMARY KEY,
+                        user_id INTEGER NOT NULL REFERENCES app_user(id) ON DELETE CASCADE,
+                        csrf_token TEXT NOT NULL,
+                        expires_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE api_token (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        user_id INTEGER NOT NULL REFERENCES app_user(id) ON DELETE CASCADE,
+                        token_hash TEXT NOT NULL UNIQUE,
+                        expires_at DATETIME NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

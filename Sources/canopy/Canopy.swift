@@ -10,7 +10,8 @@ struct Canopy: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ScanCommand.self, ScansCommand.self, ResourcesCommand.self, ResourceCommand.self,
             DiffCommand.self, RunCommand.self, PolicyCommand.self, EvaluateCommand.self, ComplianceCommand.self,
-            FindingsCommand.self, ExceptionsCommand.self, AttestCommand.self, ReportCommand.self, AuditLogCommand.self, BenchCommand.self,
+            FindingsCommand.self, ExceptionsCommand.self, AttestCommand.self, ReportCommand.self, AuditLogCommand.self, BenchCommand.self, ServeCommand.self,
+            UserCommand.self, TokenCommand.self,
         ])
 }
 

@@ -3,8 +3,10 @@ import CanopyCompliance
 import CanopyDemo
 import CanopyModel
 import CanopyPolicy
+import CanopyServer
 import CanopyStore
 import Foundation
+import HummingbirdBcrypt
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Instead: record the complete scans of this database as demo data (for maintainers).")
     var recordFrom: String?
     @Option(help: "With --record-from: the file to write.") var output = "Sources/CanopyDemo/Resources/demo-estate.json"
+    @Flag(help: "Prepare the database and exit instead of serving the console (for scripts).") var noServe = false
+    @Option(help: "Console address.") var host = "127.0.0.1"
+    @Option(help: "Console port.") var port = 8080
 
     func run() async throws {
         if let recordFrom {
@@ -79,6 +84,17 @@ struct DemoCommand: AsyncParsableCommand {
         if let example {
             printOut("  canopy resource --database \(database) \(example)")
         }
+        guard !noServe else { return }
+        // Demo logins: fresh passwords each run, for this demo database only.
+        var logins: [(String, String, String)] = []
+        for (name, role, units) in [("ccoe", Role.ccoe, [String]()), ("generation-owner", .buOwner, ["Generation"]), ("auditor", .auditor, [])] {
+            let password = String(Secrets.token().prefix(16))
+            _ = try await store.createUser(name: name, passwordHash: Bcrypt.hash(password, cost: 10), role: role, businessUnits: units, actor: "canopy-demo")
+            logins.append((name, password, role.rawValue))
+        }
+        printOut("\nconsole: http://\(host):\(port)/   demo logins (this run only):")
+        for (name, password, role) in logins { printOut("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(password)   (\(role))") }
+        try await ServeCommand.serve(store: store, engine: engine, host: host, port: port, secureCookies: false)
     }
 }
 

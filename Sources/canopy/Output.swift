@@ -56,13 +56,4 @@ extension Date {
     }
 }
 
-extension JSONValue {
-    /// A one-line rendering for tables and diffs.
-    var compactText: String {
-        switch self {
-        case .string(let s): s
-        case .null: "null"
-        default: canonicalJSON()
-        }
-    }
-}
+

@@ -1,0 +1,60 @@
+import Foundation
+
+/// What a console or API user may do. Scoping by business unit applies to `buOwner`.
+public enum Role: String, Sendable, Codable, CaseIterable {
+    /// Everything, including users and tokens.
+    case admin
+    /// The Cloud Center of Excellence: every business unit, triage and exceptions.
+    case ccoe
+    /// A business unit's owner: only the accounts of their business units; may triage and
+    /// request exceptions there.
+    case buOwner = "bu-owner"
+    /// Read-only, every business unit, plus evidence exports and the audit log.
+    case auditor
+    /// Read-only, every business unit.
+    case viewer
+
+    public var canTriage: Bool { self == .admin || self == .ccoe || self == .buOwner }
+    public var canApproveExceptions: Bool { self == .admin || self == .ccoe }
+    public var canReadAuditLog: Bool { self == .admin || self == .auditor }
+    public var canManageUsers: Bool { self == .admin }
+}
+
+/// A person (or a service account) that signs in to the console or calls the API.
+public struct User: Sendable, Codable, Hashable, Identifiable {
+    public var id: Int64
+    public var name: String
+    public var role: Role
+    /// Business units (organizational unit names) a `bu-owner` may see.
+    public var businessUnits: [String]
+    /// bcrypt hash; never the password.
+    public var passwordHash: String
+    public var failedLogins: Int
+    public var lockedUntil: Date?
+
+    public init(
+        id: Int64, name: String, role: Role, businessUnits: [String], passwordHash: String, failedLogins: Int = 0,
+        lockedUntil: Date? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.businessUnits = businessUnits
+        self.passwordHash = passwordHash
+        self.failedLogins = failedLogins
+        self.lockedUntil = lockedUntil
+    }
+}
+
+/// A signed-in browser session. Only the SHA-256 of its token is stored.
+public struct Session: Sendable, Hashable {
+    public var user: User
+    public var csrfToken: String
+    public var expiresAt: Date
+
+    public init(user: User, csrfToken: String, expiresAt: Date) {
+        self.user = user
+        self.csrfToken = csrfToken
+        self.expiresAt = expiresAt
+    }
+}

@@ -1,0 +1,196 @@
+import CanopyCompliance
+import CanopyModel
+import CanopyStore
+import Foundation
+import Hummingbird
+
+/// `/api/v1`: JSON, bearer token or session, scoped like the console, cursor pagination, one
+/// error shape. Described by `Resources/openapi.yaml`.
+struct APIController {
+    let dependencies: ServerDependencies
+    var store: any CanopyStore { dependencies.store }
+
+    func addRoutes(to group: RouterGroup<CanopyRequestContext>) {
+        group.get("openapi.yaml", use: openAPI)
+        group.get("scans", use: scans)
+        group.get("resources", use: resources)
+        group.get("resource", use: resource)
+        group.get("findings", use: findings)
+        group.get("frameworks", use: frameworks)
+        group.get("compliance/:framework", use: compliance)
+        group.get("audit-log", use: auditLog)
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let encoder = CanopyJSON.encoder()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    }
+
+    /// A page of items and the cursor for the next one (nil on the last page).
+    struct Page<Item: Encodable>: Encodable {
+        var items: [Item]
+        var nextCursor: String?
+    }
+
+    /// Cursor pagination over a list sorted by `key`: the cursor is the last key seen, encoded.
+    static func paginate<Item>(_ items: [Item], key: (Item) -> String, request: Request) throws -> ([Item], String?) {
+        let limit = try request.integer("limit", default: 100, range: 1...1_000)
+        var start = 0
+        if let cursor = request.uri.queryParameters.get("cursor") {
+            guard let data = Data(base64Encoded: cursor), let after = String(data: data, encoding: .utf8) else {
+                throw APIError.badParameter("cursor", "'cursor' is not a cursor this API returned")
+            }
+            start = items.firstIndex { key($0) > after } ?? items.count
+        }
+        let page = Array(items[start..<min(start + limit, items.count)])
+        let next = start + limit < items.count ? page.last.map { Data(key($0).utf8).base64EncodedString() } : nil
+        return (page, next)
+    }
+
+    @Sendable func openAPI(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let data = try? Data(contentsOf: url) else {
+            throw APIError.notFound("OpenAPI document")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+
+    @Sendable func scans(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        _ = try context.apiUser()
+        let limit = try request.integer("limit", default: 20, range: 1...500)
+        return try Self.json(try await store.scans(limit: limit))
+    }
+
+    @Sendable func resources(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        let scope = try await AccessScope.of(user, store: store)
+        let q = request.uri.queryParameters
+        var accounts = scope.accountList
+        if let account = q.get("account") { accounts = scope.allows(account) ? [account] : [] }
+        let type = q.get("type").map { $0.contains(".") ? $0 : "aws.\($0)" }
+        let items = try await store.resources(ResourceQuery(types: type.map { [$0] }, accounts: accounts, regions: q.get("region").map { [$0] }))
+            .sorted { $0.uid < $1.uid }
+        let (page, next) = try Self.paginate(items, key: \.uid, request: request)
+        return try Self.json(Page(items: page, nextCursor: next))
+    }
+
+    @Sendable func resource(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        guard let uid = request.uri.queryParameters.get("uid") else { throw APIError.badParameter("uid", "'uid' is required") }
+        let scope = try await AccessScope.of(user, store: store)
+        guard let resource = try await store.resource(uid: uid), scope.allows(resource.account) else { throw APIError.notFound("resource with that uid") }
+        return try Self.json(resource)
+    }
+
+    @Sendable func findings(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        let scope = try await AccessScope.of(user, store: store)
+        let q = request.uri.queryParameters
+        var statuses: [FindingStatus]? = [.new, .inProgress, .suppressed]
+        if let status = q.get("status") {
+            if status == "all" { statuses = nil } else {
+                guard let known = FindingStatus(rawValue: status) else {
+                    throw APIError.badParameter("status", "'status' is one of new, in_progress, suppressed, resolved, all")
+                }
+                statuses = [known]
+            }
+        }
+        var minimum: Int?
+        if let severity = q.get("severity") {
+            guard let level = (1...5).first(where: { Layout.severityKeys[$0] == severity }) else {
+                throw APIError.badParameter("severity", "'severity' is one of informational, low, medium, high, critical")
+            }
+            minimum = level
+        }
+        var accounts = scope.accountList
+        if let account = q.get("account") { accounts = scope.allows(account) ? [account] : [] }
+        let items = try await store.findings(
+            FindingQuery(checkIDs: q.get("check").map { [$0] }, accounts: accounts, statuses: statuses, minimumSeverityID: minimum))
+            .sorted { $0.uid < $1.uid }
+        let (page, next) = try Self.paginate(items, key: \.uid, request: request)
+        return try Self.json(Page(items: page, nextCursor: next))
+    }
+
+    struct FrameworkSummary: Encodable {
+        var id: String
+        var name: String
+        var nameZh: String?
+        var version: String?
+        var requirements: Int
+    }
+
+    @Sendable func frameworks(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        _ = try context.apiUser()
+        return try Self.json(dependencies.engine.frameworks.map {
+            FrameworkSummary(id: $0.id, name: $0.name, nameZh: $0.nameZh, version: $0.version, requirements: $0.requirements.count)
+        })
+    }
+
+    @Sendable func compliance(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        let scope = try await AccessScope.of(user, store: store)
+        let id = context.parameters.get("framework") ?? ""
+        guard dependencies.engine.framework(id) != nil else { throw APIError.notFound("framework '\(id)'") }
+        do {
+            return try Self.json(
+                try await dependencies.engine.assess(framework: id, level: request.uri.queryParameters.get("level"), store: store, accounts: scope.accounts))
+        } catch let error as ComplianceError {
+            throw APIError.badParameter("level", "\(error)")
+        }
+    }
+
+    @Sendable func auditLog(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        guard user.role.canReadAuditLog else { throw APIError.forbidden }
+        let limit = try request.integer("limit", default: 100, range: 1...1_000)
+        return try Self.json(try await store.auditLog(limit: limit))
+    }
+}
+
+/// Health, readiness, metrics and the stylesheet: no sign-in needed.
+struct OperationsController {
+    let dependencies: ServerDependencies
+
+    func addRoutes(to router: Router<CanopyRequestContext>) {
+        router.get("healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("readyz", use: ready)
+        router.get("metrics", use: metrics)
+        router.get("static/canopy.css", use: stylesheet)
+    }
+
+    @Sendable func ready(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        do {
+            _ = try await dependencies.store.scans(limit: 1)
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        } catch {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database unavailable\n")))
+        }
+    }
+
+    /// Prometheus text exposition of what an operator watches: open findings by severity, the
+    /// inventory size, the last scan's duration and the uptime.
+    @Sendable func metrics(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let store = dependencies.store
+        let open = try await store.findings(FindingQuery(statuses: [.new, .inProgress]))
+        let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
+        var text = "# HELP canopy_open_findings Open compliance findings by severity.\n# TYPE canopy_open_findings gauge\n"
+        for id in 1...5 { text += "canopy_open_findings{severity=\"\(Layout.severityKeys[id]!)\"} \(bySeverity[id] ?? 0)\n" }
+        let counts = try await store.countsByType()
+        text += "# HELP canopy_resources Resources in the current inventory.\n# TYPE canopy_resources gauge\ncanopy_resources \(counts.values.reduce(0, +))\n"
+        if let scan = try await store.scans(limit: 1).first, let finished = scan.finishedAt {
+            text += "# HELP canopy_last_scan_seconds Duration of the last scan.\n# TYPE canopy_last_scan_seconds gauge\n"
+            text += "canopy_last_scan_seconds \(String(format: "%.3f", finished.timeIntervalSince(scan.startedAt)))\n"
+        }
+        text += "# HELP canopy_uptime_seconds Seconds since the server started.\n# TYPE canopy_uptime_seconds counter\n"
+        text += "canopy_uptime_seconds \(String(format: "%.0f", Date().timeIntervalSince(dependencies.started)))\n"
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    @Sendable func stylesheet(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        guard let url = Bundle.module.url(forResource: "canopy", withExtension: "css"), let data = try? Data(contentsOf: url) else {
+            throw HTTPError(.notFound)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

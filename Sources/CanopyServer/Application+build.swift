@@ -1,0 +1,85 @@
+import CanopyCompliance
+import CanopyModel
+import CanopyStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// How the server runs: read once at the edge (the CLI) and passed in.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Mark cookies `Secure` (set when served behind TLS).
+    public var secureCookies: Bool
+    /// bcrypt cost; tests lower it (bcrypt's minimum is 4).
+    public var bcryptCost: UInt8
+    public var sessionLifetime: TimeInterval
+    /// Failed logins in a row before a lockout, and how long it lasts.
+    public var loginAttempts: Int
+    public var lockout: TimeInterval
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12,
+        sessionLifetime: TimeInterval = 8 * 3_600, loginAttempts: Int = 5, lockout: TimeInterval = 15 * 60
+    ) {
+        self.host = host
+        self.port = port
+        self.secureCookies = secureCookies
+        self.bcryptCost = bcryptCost
+        self.sessionLifetime = sessionLifetime
+        self.loginAttempts = loginAttempts
+        self.lockout = lockout
+    }
+}
+
+/// What every controller needs.
+public struct ServerDependencies: Sendable {
+    public var store: any CanopyStore
+    public var engine: ComplianceEngine
+    public var configuration: ServerConfiguration
+    public var catalogue: Catalogue
+    public var started: Date
+
+    public init(store: any CanopyStore, engine: ComplianceEngine, configuration: ServerConfiguration, catalogue: Catalogue = .builtIn) {
+        self.store = store
+        self.engine = engine
+        self.configuration = configuration
+        self.catalogue = catalogue
+        started = Date()
+    }
+}
+
+/// The request context: who is asking (set by `AuthenticationMiddleware`) and in which language.
+public struct CanopyRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var user: User?
+    public var session: Session?
+    public var language: Language = .en
+    public var setLanguageCookie = false
+
+    public init(source: Source) { coreContext = .init(source: source) }
+
+    /// The maximum request body the server reads (forms and JSON): larger bodies get 413.
+    public var maxUploadSize: Int { 64 * 1024 }
+}
+
+public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequestContext> {
+    let router = Router(context: CanopyRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: LanguageMiddleware())
+    router.add(middleware: NotFoundMiddleware())
+    router.add(middleware: AuthenticationMiddleware(dependencies: dependencies))
+    OperationsController(dependencies: dependencies).addRoutes(to: router)
+    AuthController(dependencies: dependencies).addRoutes(to: router)
+    ConsoleController(dependencies: dependencies).addRoutes(to: router)
+    APIController(dependencies: dependencies).addRoutes(to: router.group("api/v1"))
+    return router
+}
+
+public func buildApplication(_ dependencies: ServerDependencies, logger: Logger = Logger(label: "canopy.server")) -> some ApplicationProtocol {
+    let router = buildRouter(dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(dependencies.configuration.host, port: dependencies.configuration.port), serverName: "Canopy"),
+        logger: logger)
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Builds HTML as text. Every value that did not come from our own templates goes through
+/// `escape`.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// A query string from pairs (values percent-encoded).
+    static func query(_ pairs: [(String, String)]) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+#")
+        let parts = pairs.filter { !$0.1.isEmpty }.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+        return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
+    }
+
+    static func table(_ headers: [String], _ rows: [[String]], caption: String? = nil) -> String {
+        var h = "<table>"
+        if let caption { h += "<caption>\(escape(caption))</caption>" }
+        h += "<thead><tr>" + headers.map { "<th scope=\"col\">\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        // Row cells are already HTML (they may hold links or badges).
+        h += rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined()
+        return h + "</tbody></table>"
+    }
+}

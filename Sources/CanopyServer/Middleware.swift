@@ -1,0 +1,127 @@
+import CanopyModel
+import CanopyStore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Security headers on every response; the CSP allows no inline script or style.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = CanopyRequestContext
+    static let frameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[Self.frameOptions] = "DENY"
+        response.headers[Self.referrerPolicy] = "same-origin"
+        return response
+    }
+}
+
+/// Picks the language: `?lang=` (remembered in a cookie), then the cookie, then Accept-Language.
+struct LanguageMiddleware: RouterMiddleware {
+    typealias Context = CanopyRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let asked = request.uri.queryParameters.get("lang"), let language = Language(rawValue: asked) {
+            context.language = language
+            context.setLanguageCookie = true
+        } else if let remembered = request.cookies["canopy_lang"].flatMap({ Language(rawValue: $0.value) }) {
+            context.language = remembered
+        } else {
+            context.language = Language.negotiate(request.headers[.acceptLanguage])
+        }
+        var response = try await next(request, context)
+        if context.setLanguageCookie {
+            response.setCookie(Cookie(name: "canopy_lang", value: context.language.rawValue, maxAge: 365 * 86_400, path: "/", httpOnly: true, sameSite: .strict))
+        }
+        return response
+    }
+}
+
+/// Finds the user: a session cookie (console) or an `Authorization: Bearer` API token. Whether a
+/// route needs one is the route's decision (`requireUser`).
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = CanopyRequestContext
+    let dependencies: ServerDependencies
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let now = Date()
+        if let cookie = request.cookies["canopy_session"]?.value,
+            let session = try await dependencies.store.session(tokenHash: Secrets.hash(cookie), at: now)
+        {
+            context.session = session
+            context.user = session.user
+        } else if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            context.user = try await dependencies.store.apiTokenUser(tokenHash: Secrets.hash(token), at: now)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Random tokens and their stored form.
+public enum Secrets {
+    /// 32 random bytes as URL-safe base64.
+    public static func token() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// What the database keeps of a session or API token.
+    public static func hash(_ token: String) -> String {
+        Array(SHA256.hash(data: Data(token.utf8))).hexEncoded
+    }
+
+    /// Equal-time comparison for CSRF tokens.
+    static func equal(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// What a user may see: every account, or those of their business units (bu-owner). Passed into
+/// store queries, so out-of-scope objects are never read.
+struct AccessScope: Sendable {
+    /// nil: every account.
+    let accounts: Set<String>?
+
+    static func of(_ user: User, store: any CanopyStore) async throws -> AccessScope {
+        guard user.role == .buOwner else { return AccessScope(accounts: nil) }
+        let units = Set(user.businessUnits)
+        let accounts = try await store.accounts().filter { units.contains($0.organizationalUnit ?? "") }.map(\.id)
+        return AccessScope(accounts: Set(accounts))
+    }
+
+    var accountList: [String]? { accounts.map { Array($0).sorted() } }
+
+    func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
+}
+
+/// Unknown paths get a real 404: a page for the console, the error shape for the API.
+struct NotFoundMiddleware: RouterMiddleware {
+    typealias Context = CanopyRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            if request.uri.path.hasPrefix("/api/") {
+                return try APIError.notFound("endpoint at \(request.uri.path)").response(from: request, context: context)
+            }
+            let t = Localizer(language: context.language)
+            return try PageError(status: .notFound, titleKey: "error.notFound", detail: t("error.notFoundDetail"), language: context.language)
+                .response(from: request, context: context)
+        }
+    }
+}
