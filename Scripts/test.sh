@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 port="${CANOPY_MOTO_PORT:-5055}"
 export CANOPY_MOTO_ENDPOINT="http://127.0.0.1:${port}"
 
-# moto serves the AWS integration tests; Cloud Custodian (c7n) is the oracle for the policy engine.
-if ! python3 -c "import moto.server, flask_cors, c7n.filters.core" 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50'
+# moto serves the AWS integration tests; Cloud Custodian (c7n) is the oracle for the policy engine;
+# schemathesis checks the API against its OpenAPI document.
+if ! python3 -c "import moto.server, flask_cors, c7n.filters.core, schemathesis" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50' 'schemathesis>=4.3,<5'
 fi
 
 source Scripts/moto.sh

@@ -34,18 +34,17 @@ struct APIController {
         var nextCursor: String?
     }
 
-    /// Cursor pagination over a list sorted by `key`: the cursor is the last key seen, encoded.
+    /// Keyset pagination over a list sorted by `key`: the cursor is the last key of the previous
+    /// page, so any string is a valid cursor ("the items after this one") and pages stay stable
+    /// while items are added.
     static func paginate<Item>(_ items: [Item], key: (Item) -> String, request: Request) throws -> ([Item], String?) {
         let limit = try request.integer("limit", default: 100, range: 1...1_000)
         var start = 0
-        if let cursor = request.uri.queryParameters.get("cursor") {
-            guard let data = Data(base64Encoded: cursor), let after = String(data: data, encoding: .utf8) else {
-                throw APIError.badParameter("cursor", "'cursor' is not a cursor this API returned")
-            }
+        if let after = request.uri.queryParameters.get("cursor") {
             start = items.firstIndex { key($0) > after } ?? items.count
         }
         let page = Array(items[start..<min(start + limit, items.count)])
-        let next = start + limit < items.count ? page.last.map { Data(key($0).utf8).base64EncodedString() } : nil
+        let next = start + limit < items.count ? page.last.map(key) : nil
         return (page, next)
     }
 
@@ -58,7 +57,7 @@ struct APIController {
 
     @Sendable func scans(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         _ = try context.apiUser()
-        let limit = try request.integer("limit", default: 20, range: 1...500)
+        let limit = try request.integer("limit", default: 20, range: 1...1_000)
         return try Self.json(try await store.scans(limit: limit))
     }
 
@@ -131,10 +130,15 @@ struct APIController {
         let user = try context.apiUser()
         let scope = try await AccessScope.of(user, store: store)
         let id = context.parameters.get("framework") ?? ""
-        guard dependencies.engine.framework(id) != nil else { throw APIError.notFound("framework '\(id)'") }
+        guard let framework = dependencies.engine.framework(id) else { throw APIError.notFound("framework '\(id)'") }
+        let level = request.uri.queryParameters.get("level")
+        if let level, !["普", "中", "高"].contains(level) {
+            throw APIError.badParameter("level", "'level' is one of 普, 中, 高")
+        }
         do {
             return try Self.json(
-                try await dependencies.engine.assess(framework: id, level: request.uri.queryParameters.get("level"), store: store, accounts: scope.accounts))
+                try await dependencies.engine.assess(
+                    framework: id, level: framework.levels.isEmpty ? nil : level, store: store, accounts: scope.accounts))
         } catch let error as ComplianceError {
             throw APIError.badParameter("level", "\(error)")
         }

@@ -108,14 +108,29 @@ struct AccessScope: Sendable {
     func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
 }
 
-/// Unknown paths get a real 404: a page for the console, the error shape for the API.
+/// Unknown paths get a real 404: a page for the console, the error shape for the API; a known
+/// API path asked with another method gets 405.
 struct NotFoundMiddleware: RouterMiddleware {
     typealias Context = CanopyRequestContext
+
+    static let apiPaths: Set<String> = ["scans", "resources", "resource", "findings", "frameworks", "audit-log", "openapi.yaml"]
+
+    static func isAPIPath(_ path: String) -> Bool {
+        guard path.hasPrefix("/api/v1/") else { return false }
+        let rest = path.dropFirst("/api/v1/".count)
+        return apiPaths.contains(String(rest)) || (rest.hasPrefix("compliance/") && !rest.dropFirst("compliance/".count).contains("/"))
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
+            if Self.isAPIPath(request.uri.path), request.method != .get {
+                var response = try APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "only GET is offered here")
+                    .response(from: request, context: context)
+                response.headers[.allow] = "GET"
+                return response
+            }
             if request.uri.path.hasPrefix("/api/") {
                 return try APIError.notFound("endpoint at \(request.uri.path)").response(from: request, context: context)
             }
