@@ -77,7 +77,10 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/strings.json"), .copy("Resources/canopy.css"), .copy("Resources/openapi.yaml")],
+            resources: [
+                .copy("Resources/strings.json"), .copy("Resources/canopy.css"), .copy("Resources/openapi.yaml"),
+                .copy("Resources/favicon.svg"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

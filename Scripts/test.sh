@@ -10,8 +10,8 @@ export CANOPY_MOTO_ENDPOINT="http://127.0.0.1:${port}"
 
 # moto serves the AWS integration tests; Cloud Custodian (c7n) is the oracle for the policy engine;
 # schemathesis checks the API against its OpenAPI document.
-if ! python3 -c "import moto.server, flask_cors, c7n.filters.core, schemathesis" 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50' 'schemathesis>=4.3,<5'
+if ! python3 -c "import moto.server, flask_cors, c7n.filters.core, schemathesis, selenium" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50' 'schemathesis>=4.3,<5' 'selenium>=4.20'
 fi
 
 source Scripts/moto.sh

@@ -160,7 +160,8 @@ struct OperationsController {
         router.get("healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("readyz", use: ready)
         router.get("metrics", use: metrics)
-        router.get("static/canopy.css", use: stylesheet)
+        router.get("static/canopy.css") { request, context in try Self.asset("canopy", "css", type: "text/css; charset=utf-8") }
+        router.get("static/favicon.svg") { request, context in try Self.asset("favicon", "svg", type: "image/svg+xml") }
     }
 
     @Sendable func ready(_ request: Request, context: CanopyRequestContext) async throws -> Response {
@@ -188,13 +189,15 @@ struct OperationsController {
         }
         text += "# HELP canopy_uptime_seconds Seconds since the server started.\n# TYPE canopy_uptime_seconds counter\n"
         text += "canopy_uptime_seconds \(String(format: "%.0f", Date().timeIntervalSince(dependencies.started)))\n"
+        text += dependencies.requests.exposition
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    @Sendable func stylesheet(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        guard let url = Bundle.module.url(forResource: "canopy", withExtension: "css"), let data = try? Data(contentsOf: url) else {
+    /// A file shipped in the binary's resources.
+    static func asset(_ name: String, _ ext: String, type: String) throws -> Response {
+        guard let url = Bundle.module.url(forResource: name, withExtension: ext), let data = try? Data(contentsOf: url) else {
             throw HTTPError(.notFound)
         }
-        return Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=3600"], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }

@@ -39,6 +39,7 @@ public struct ServerDependencies: Sendable {
     public var configuration: ServerConfiguration
     public var catalogue: Catalogue
     public var started: Date
+    public let requests = RequestMetrics()
 
     public init(store: any CanopyStore, engine: ComplianceEngine, configuration: ServerConfiguration, catalogue: Catalogue = .builtIn) {
         self.store = store
@@ -65,6 +66,7 @@ public struct CanopyRequestContext: RequestContext {
 
 public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequestContext> {
     let router = Router(context: CanopyRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: dependencies.requests))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: LanguageMiddleware())
     router.add(middleware: NotFoundMiddleware())

@@ -60,7 +60,8 @@ enum Chart {
         }
         for (x, y) in coordinates { s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>", x, y, palette[0]) }
         for (index, point) in points.enumerated() where index == 0 || index == points.count - 1 {
-            s += "<text x=\"\(String(format: "%.0f", 40 + step * Double(index)))\" y=\"128\" font-size=\"10\" text-anchor=\"middle\">\(HTML.escape(point.label))</text>"
+            let anchor = index == 0 ? "start" : "end"
+            s += "<text x=\"\(String(format: "%.0f", 40 + step * Double(index)))\" y=\"128\" font-size=\"10\" text-anchor=\"\(anchor)\">\(HTML.escape(point.label))</text>"
         }
         return s + "</svg>"
     }

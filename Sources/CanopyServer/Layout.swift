@@ -26,7 +26,7 @@ enum Layout {
         return """
             <!DOCTYPE html>
             <html lang="\(t.language.htmlTag)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(HTML.escape(title)) · Canopy</title><link rel="stylesheet" href="/static/canopy.css"></head>
+            <title>\(HTML.escape(title)) · Canopy</title><link rel="stylesheet" href="/static/canopy.css"><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head>
             <body><header><strong class="brand">Canopy</strong><nav aria-label="\(HTML.escape(t("nav.label")))">\(nav)</nav><span class="lang">\(switchLink)</span></header>
             <main>\(body)</main><footer>\(HTML.escape(t("footer.text")))</footer></body></html>
             """

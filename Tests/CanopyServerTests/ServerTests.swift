@@ -217,6 +217,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             #expect(metrics.text.contains("canopy_open_findings{severity=\"critical\"}") && metrics.text.contains("canopy_resources "))
+            #expect(metrics.text.contains("canopy_http_requests_total{method=\"GET\",status=\"200\"}") && metrics.text.contains("canopy_http_request_duration_seconds_bucket"))
             let spec = try await client.execute(uri: "/api/v1/openapi.yaml", method: .get)
             #expect(spec.status == .ok && spec.text.hasPrefix("openapi: 3.1.0"))
             for path in ["/scans:", "/resources:", "/resource:", "/findings:", "/frameworks:", "/compliance/{framework}:", "/audit-log:"] {
@@ -261,6 +262,49 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
             #expect(process.terminationStatus == 0, "schemathesis reported failures:\n\(text.suffix(4_000))")
+        }
+    }
+}
+
+/// The console in a real browser: headless Chromium (Debian's chromium and chromium-driver)
+/// driven by selenium (PyPI) through `Scripts/browser-check.py`. Screenshots go to
+/// `CANOPY_ARTEFACTS` (default `.build/artefacts/screenshots`).
+@Suite struct BrowserTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Scripts/browser-check.py")
+
+    static let isAvailable: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
+            return false
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import selenium"]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    @Test(.enabled(if: isAvailable, "needs chromium and chromium-driver (Debian) and selenium (PyPI)"))
+    func everyPageWorksInBothLanguagesInChromium() async throws {
+        let fixture = try await Fixture.make()
+        let artefacts = ProcessInfo.processInfo.environment["CANOPY_ARTEFACTS"]
+            ?? Self.script.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/screenshots").path
+        try await buildApplication(fixture.dependencies).test(.live) { client in
+            let port = try #require(client.port)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(process.terminationStatus == 0, "browser check:\n\(text.suffix(4_000))")
+            #expect(text.contains("16 pages checked, 0 problems"))
         }
     }
 }

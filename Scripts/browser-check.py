@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Drives headless Chromium (Debian's chromium + chromium-driver) through the console with
+selenium: signs in, opens every page in English and Traditional Chinese, and fails on a browser
+console error, an untranslated key (⟦key⟧) or a page without its heading. Saves a screenshot of
+every page in OUT_DIR.
+
+    Scripts/browser-check.py BASE_URL USER PASSWORD OUT_DIR
+"""
+import os
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+PAGES = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip",
+         "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit"]
+
+
+def main(base, user, password, out):
+    os.makedirs(out, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    problems = []
+    try:
+        driver.get(base + "/login")
+        driver.find_element(By.NAME, "name").send_keys(user)
+        driver.find_element(By.NAME, "password").send_keys(password)
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        if "/login" in driver.current_url:
+            problems.append("sign-in failed")
+        for lang in ("en", "zh-TW"):
+            for page in PAGES:
+                sep = "&" if "?" in page else "?"
+                driver.get(f"{base}{page}{sep}lang={lang}")
+                source = driver.page_source
+                name = (page.strip("/").replace("/", "_").split("?")[0] or "overview") + f"-{lang}.png"
+                driver.save_screenshot(os.path.join(out, name))
+                if "⟦" in source:
+                    problems.append(f"{page} ({lang}): untranslated key")
+                if not driver.find_elements(By.TAG_NAME, "h1"):
+                    problems.append(f"{page} ({lang}): no heading")
+                if driver.find_element(By.TAG_NAME, "html").get_attribute("lang") != ("en" if lang == "en" else "zh-Hant-TW"):
+                    problems.append(f"{page} ({lang}): wrong lang attribute")
+                for entry in driver.get_log("browser"):
+                    if entry.get("level") == "SEVERE":
+                        problems.append(f"{page} ({lang}): console error: {entry.get('message')}")
+    finally:
+        driver.quit()
+    for problem in problems:
+        print(problem)
+    print(f"{len(PAGES) * 2} pages checked, {len(problems)} problems, screenshots in {out}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:5]))
