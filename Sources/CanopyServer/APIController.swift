@@ -68,8 +68,11 @@ struct APIController {
         var accounts = scope.accountList
         if let account = q.get("account") { accounts = scope.allows(account) ? [account] : [] }
         let type = q.get("type").map { $0.contains(".") ? $0 : "aws.\($0)" }
-        let items = try await store.resources(ResourceQuery(types: type.map { [$0] }, accounts: accounts, regions: q.get("region").map { [$0] }))
-            .sorted { $0.uid < $1.uid }
+        let region = q.get("region")
+        let allowed = accounts.map(Set.init)
+        let items = try await dependencies.cache.resources(store).filter { r in
+            (type == nil || r.type == type) && (allowed?.contains(r.account) ?? true) && (region == nil || r.region == region)
+        }.sorted { $0.uid < $1.uid }
         let (page, next) = try Self.paginate(items, key: \.uid, request: request)
         return try Self.json(Page(items: page, nextCursor: next))
     }
@@ -137,8 +140,7 @@ struct APIController {
         }
         do {
             return try Self.json(
-                try await dependencies.engine.assess(
-                    framework: id, level: framework.levels.isEmpty ? nil : level, store: store, accounts: scope.accounts))
+                try await dependencies.cache.assessment(id, level: framework.levels.isEmpty ? nil : level, scope: scope, dependencies: dependencies))
         } catch let error as ComplianceError {
             throw APIError.badParameter("level", "\(error)")
         }

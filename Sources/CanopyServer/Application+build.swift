@@ -40,6 +40,7 @@ public struct ServerDependencies: Sendable {
     public var catalogue: Catalogue
     public var started: Date
     public let requests = RequestMetrics()
+    let cache = ServerCache()
 
     public init(store: any CanopyStore, engine: ComplianceEngine, configuration: ServerConfiguration, catalogue: Catalogue = .builtIn) {
         self.store = store

@@ -72,7 +72,7 @@ extension ConsoleController {
         let t = p.t
         var rows: [[String]] = []
         for framework in dependencies.engine.frameworks {
-            let a = try await dependencies.engine.assess(framework: framework.id, store: store, accounts: p.scope.accounts)
+            let a = try await dependencies.cache.assessment(framework.id, level: nil, scope: p.scope, dependencies: dependencies)
             let c = a.summary.counts
             let name = t.language == .zhTW ? (framework.nameZh ?? framework.name) : framework.name
             rows.append([
@@ -90,7 +90,7 @@ extension ConsoleController {
         let id = context.parameters.get("framework") ?? ""
         let level = request.uri.queryParameters.get("level").flatMap { $0.isEmpty ? nil : $0 }
         do {
-            return try await dependencies.engine.assess(framework: id, level: level, store: store, accounts: p.scope.accounts)
+            return try await dependencies.cache.assessment(id, level: level, scope: p.scope, dependencies: dependencies)
         } catch let error as ComplianceError {
             throw PageError(status: .notFound, titleKey: "error.notFound", detail: "\(error)", language: p.t.language)
         }

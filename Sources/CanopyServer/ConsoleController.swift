@@ -46,7 +46,7 @@ struct ConsoleController {
         let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
         var body = "<h1>\(HTML.escape(t("overview.title")))</h1><section class=\"tiles\">"
         for framework in dependencies.engine.frameworks {
-            let a = try await dependencies.engine.assess(framework: framework.id, store: store, accounts: p.scope.accounts)
+            let a = try await dependencies.cache.assessment(framework.id, level: nil, scope: p.scope, dependencies: dependencies)
             let name = t.language == .zhTW ? (framework.nameZh ?? framework.name) : framework.name
             body += "<article class=\"tile\"><h2><a href=\"/compliance/\(HTML.escape(framework.id))\">\(HTML.escape(name))</a></h2>"
             body += Chart.gauge(a.summary.passRate, title: "\(name) — \(t("overview.passRate"))")
@@ -74,7 +74,7 @@ struct ConsoleController {
             body += "<article class=\"tile\"><h3>\(HTML.escape(unit.key))</h3>" + Chart.gauge(unit.passRate, title: "\(unit.key) — \(t("overview.passRate"))") + "</article>"
         }
         body += "</section>"
-        let resources = try await store.resources(ResourceQuery(accounts: p.scope.accountList))
+        let resources = try await dependencies.cache.resources(store).filter { p.scope.allows($0.account) }
         let byType = Dictionary(grouping: resources, by: \.type).map { (label: $0.key, value: $0.value.count, colour: String?.none) }.sorted { $0.value > $1.value }.prefix(10)
         body += "<h2>\(HTML.escape(t("overview.resources"))) (\(resources.count))</h2>" + Chart.bars(Array(byType), title: t("overview.resources"))
         return render(p, context, title: t("overview.title"), active: "/", path: "/", body)
@@ -94,8 +94,13 @@ struct ConsoleController {
             let pair = tag.split(separator: "=", maxSplits: 1).map(String.init)
             tags[pair[0]] = pair.count > 1 ? pair[1] : nil
         }
-        let region = q.get("region").flatMap { $0.isEmpty ? nil : [$0] }
-        let resources = try await store.resources(ResourceQuery(types: type.map { [$0] }, accounts: accounts, regions: region, tags: tags, limit: 500))
+        let region = q.get("region").flatMap { $0.isEmpty ? nil : $0 }
+        let allowed = accounts.map(Set.init)
+        let resources = Array(
+            try await dependencies.cache.resources(store).lazy.filter { r in
+                (type == nil || r.type == type) && (allowed?.contains(r.account) ?? true) && (region == nil || r.region == region)
+                    && tags.allSatisfy { key, value in value.map { r.tags[key] == $0 } ?? (r.tags[key] != nil) }
+            }.prefix(500))
         var body = "<h1>\(HTML.escape(t("inventory.title")))</h1><form method=\"get\" action=\"/inventory\" class=\"filters\">"
         for (name, label) in [("type", "col.type"), ("account", "col.account"), ("region", "col.region"), ("tag", "col.tag")] {
             body += "<label>\(HTML.escape(t(label))) <input name=\"\(name)\" value=\"\(HTML.escape(q.get(name) ?? ""))\"></label>"

@@ -230,6 +230,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
 
 /// schemathesis (PyPI) against a live server and its own OpenAPI document: every operation,
 /// generated valid and invalid inputs, all of its checks.
+extension LiveServerTests {
 @Suite struct OpenAPIConformanceTests {
     static let isAvailable: Bool = {
         let process = Process()
@@ -252,7 +253,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
                 "schemathesis", "run", "\(base)/openapi.yaml", "--url", base, "-H", "Authorization: Bearer \(fixture.tokens[.auditor]!)",
-                "--max-examples", "40", "--seed", "20261129", "--no-color",
+                "--max-examples", "40", "--seed", "20261129", "--no-color", "--workers", "1", "--request-timeout", "60",
             ]
             let output = Pipe()
             process.standardOutput = output
@@ -265,10 +266,12 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
         }
     }
 }
+}
 
 /// The console in a real browser: headless Chromium (Debian's chromium and chromium-driver)
 /// driven by selenium (PyPI) through `Scripts/browser-check.py`. Screenshots go to
 /// `CANOPY_ARTEFACTS` (default `.build/artefacts/screenshots`).
+extension LiveServerTests {
 @Suite struct BrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Scripts/browser-check.py")
@@ -308,3 +311,8 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
         }
     }
 }
+}
+
+/// The tests that run a live server and an outside client (schemathesis, Chromium), one at a
+/// time: under parallel load their clients time out.
+@Suite(.serialized) struct LiveServerTests {}
