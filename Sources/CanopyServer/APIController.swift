@@ -56,9 +56,9 @@ struct APIController {
     }
 
     @Sendable func scans(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        _ = try context.apiUser()
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
         let limit = try request.integer("limit", default: 20, range: 1...1_000)
-        return try Self.json(try await store.scans(limit: limit))
+        return try Self.json(try await store.scans(limit: limit).map(scope.visible))
     }
 
     @Sendable func resources(_ request: Request, context: CanopyRequestContext) async throws -> Response {

@@ -136,7 +136,7 @@ extension ConsoleController {
     @Sendable func scans(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let p = try await page(request, context)
         let t = p.t
-        let scans = try await store.scans(limit: 50)
+        let scans = try await store.scans(limit: 50).map(p.scope.visible)
         let body = "<h1>\(HTML.escape(t("scans.title")))</h1>" + HTML.table(
             [t("col.scan"), t("col.started"), t("col.status"), t("col.resources"), t("col.units"), t("col.errors")],
             scans.map { s in

@@ -106,6 +106,15 @@ struct AccessScope: Sendable {
     var accountList: [String]? { accounts.map { Array($0).sorted() } }
 
     func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
+
+    /// A scan as this user may see it: only their accounts in its scope and its errors.
+    func visible(_ scan: Scan) -> Scan {
+        guard accounts != nil else { return scan }
+        var narrowed = scan
+        narrowed.scope.accounts = scan.scope.accounts.filter(allows)
+        narrowed.errors = scan.errors.filter { allows($0.unit.account) }
+        return narrowed
+    }
 }
 
 /// Unknown paths get a real 404: a page for the console, the error shape for the API; a known

@@ -176,6 +176,9 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
                 let accounts = Set((page["items"]?.arrayValue ?? []).compactMap { $0["account"]?.stringValue })
                 #expect(!accounts.isEmpty && accounts.isSubset(of: generation), "\(uri): \(accounts)")
             }
+            let scans = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/scans", method: .get, headers: fixture.bearer(.buOwner)).text.utf8))
+            let scanAccounts = Set((scans.arrayValue ?? []).flatMap { ($0["scope"]?["accounts"]?.arrayValue ?? []).compactMap(\.stringValue) })
+            #expect(!scanAccounts.isEmpty && scanAccounts.isSubset(of: generation), "scans show only the owner's accounts: \(scanAccounts)")
             let ownerFindings = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/findings?account=\(fixture.outOfScope.split(separator: ":")[4])", method: .get, headers: fixture.bearer(.buOwner)).text.utf8))
             #expect(ownerFindings["items"]?.arrayValue?.isEmpty == true, "asking for another unit's account yields nothing")
         }
