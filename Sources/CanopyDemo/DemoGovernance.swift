@@ -16,29 +16,28 @@ public enum DemoGovernance {
             $0.properties["GroupName"]?.stringValue == "bastion-ssh-open"
         }
         let granted = last.finishedAt ?? Date()
-        if let bastion {
+        /// An exception granted an hour before the last scan finished, by `approver`.
+        func grant(_ check: String, _ selector: String, _ reason: String, requester: String, approver: String, days: Double) async throws {
             _ = try await store.save(
                 Waiver(
-                    id: 0, checkID: "ec2.sg.ssh_open_to_world", selector: bastion.uid,
-                    reason: "OT bastion: SSH reaches it only through the vendor VPN (NACL); replacement by Session Manager is change CHG-2026-114",
-                    requestedBy: "ot-platform@gridco.example", approvedBy: "ccoe-lead@gridco.example", state: .approved,
-                    createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(90 * 86_400)),
-                actor: "ccoe-lead@gridco.example")
+                    id: 0, checkID: check, selector: selector, reason: reason, requestedBy: requester, approvedBy: approver, state: .approved,
+                    createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(days * 86_400)),
+                actor: approver)
         }
-        _ = try await store.save(
-            Waiver(
-                id: 0, checkID: "config.account.not_recording", selector: "*",
-                reason: "Member-account AWS Config recorders arrive with the Control Tower rollout (CHG-2026-120); until then the management account records organization-wide changes",
-                requestedBy: "cloud-platform@gridco.example", approvedBy: "ciso@gridco.example", state: .approved,
-                createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(60 * 86_400)),
-            actor: "ciso@gridco.example")
-        _ = try await store.save(
-            Waiver(
-                id: 0, checkID: "rds.instance.single_az", selector: "*",
-                reason: "Single-AZ databases accepted until the Aurora migration (PRJ-2027-03); restores are rehearsed monthly and RTO 4 h is met",
-                requestedBy: "dba@gridco.example", approvedBy: "ccoe-lead@gridco.example", state: .approved,
-                createdAt: granted.addingTimeInterval(-3_600), expiresAt: granted.addingTimeInterval(120 * 86_400)),
-            actor: "ccoe-lead@gridco.example")
+        if let bastion {
+            try await grant(
+                "ec2.sg.ssh_open_to_world", bastion.uid,
+                "OT bastion: SSH reaches it only through the vendor VPN (NACL); replacement by Session Manager is change CHG-2026-114",
+                requester: "ot-platform@gridco.example", approver: "ccoe-lead@gridco.example", days: 90)
+        }
+        try await grant(
+            "config.account.not_recording", "*",
+            "Member-account AWS Config recorders arrive with the Control Tower rollout (CHG-2026-120); until then the management account records organization-wide changes",
+            requester: "cloud-platform@gridco.example", approver: "ciso@gridco.example", days: 60)
+        try await grant(
+            "rds.instance.single_az", "*",
+            "Single-AZ databases accepted until the Aurora migration (PRJ-2027-03); restores are rehearsed monthly and RTO 4 h is met",
+            requester: "dba@gridco.example", approver: "ccoe-lead@gridco.example", days: 120)
         let inventory = "BCSI information inventory 2026: SCADA historian archive, EMS network diagrams, substation IED configurations"
         _ = try await store.save(
             Attestation(

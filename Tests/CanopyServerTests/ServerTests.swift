@@ -235,16 +235,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
 /// generated valid and invalid inputs, all of its checks.
 extension LiveServerTests {
 @Suite struct OpenAPIConformanceTests {
-    static let isAvailable: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["schemathesis", "--version"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
+    static let isAvailable: Bool = (try? runTool(["schemathesis", "--version"]))?.0 == 0
 
     @Test(.enabled(if: isAvailable, "needs schemathesis from PyPI"))
     func schemathesisFindsNoFailures() async throws {
@@ -252,20 +243,11 @@ extension LiveServerTests {
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
             let base = "http://127.0.0.1:\(port)/api/v1"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
+            let (status, text) = try runTool([
                 "schemathesis", "run", "\(base)/openapi.yaml", "--url", base, "-H", "Authorization: Bearer \(fixture.tokens[.auditor]!)",
                 "--max-examples", "40", "--seed", "20261129", "--no-color", "--workers", "1", "--request-timeout", "60",
-            ]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let text = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "schemathesis reported failures:\n\(text.suffix(4_000))")
+            ])
+            #expect(status == 0, "schemathesis reported failures:\n\(text.suffix(4_000))")
         }
     }
 }
@@ -283,13 +265,7 @@ extension LiveServerTests {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
             return false
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import selenium"]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        return (try? runTool(["python3", "-c", "import selenium"]))?.0 == 0
     }()
 
     @Test(.enabled(if: isAvailable, "needs chromium and chromium-driver (Debian) and selenium (PyPI)"))
@@ -299,21 +275,26 @@ extension LiveServerTests {
             ?? Self.script.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/screenshots").path
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let text = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "browser check:\n\(text.suffix(4_000))")
+            let (status, text) = try runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
+            #expect(status == 0, "browser check:\n\(text.suffix(4_000))")
             #expect(text.contains("16 pages checked, 0 problems"))
         }
     }
 }
+}
+
+/// Runs an outside tool (through env) to completion: its exit status and everything it printed.
+func runTool(_ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// The tests that run a live server and an outside client (schemathesis, Chromium), one at a
