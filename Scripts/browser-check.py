@@ -12,6 +12,7 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 PAGES = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip",
          "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit"]
@@ -25,14 +26,18 @@ def main(base, user, password, out):
     options.binary_location = "/usr/bin/chromium"
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
     problems = []
     try:
         driver.get(base + "/login")
         driver.find_element(By.NAME, "name").send_keys(user)
         driver.find_element(By.NAME, "password").send_keys(password)
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-        if "/login" in driver.current_url:
-            problems.append("sign-in failed")
+        # The click returns before the redirect has loaded: wait for it (a loaded machine is slow).
+        try:
+            WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url)
+        except Exception:
+            problems.append("sign-in failed: still on " + driver.current_url)
         for lang in ("en", "zh-TW"):
             for page in PAGES:
                 sep = "&" if "?" in page else "?"
