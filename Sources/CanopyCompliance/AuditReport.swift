@@ -64,10 +64,7 @@ public enum AuditReport {
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { text.markupEscaped }
 
     static let labels: [String: (en: String, zh: String)] = [
         "title": ("Audit report", "稽核報告"), "generated": ("Generated", "產生時間"), "evaluation": ("Evaluation", "評估"),

@@ -9,12 +9,8 @@ extension ComplianceEngine {
     @discardableResult
     public func evaluate(scan: Scan, store: any CanopyStore) async throws -> Evaluation {
         let now = scan.finishedAt ?? Date()
-        let inventory = try await store.snapshot(scanID: scan.id)
-        var metrics: [MetricSeries] = []
-        for metric in MetricsFilterCatalogue.storedMetrics {
-            metrics += try await store.series(metric: metric, since: now.addingTimeInterval(-456 * 86_400))
-        }
-        return try await run(store: store, context: EvaluationContext(now: now, inventory: inventory, metrics: metrics), scanID: scan.id)
+        let context = try await EvaluationContext.load(from: store, inventory: store.snapshot(scanID: scan.id), now: now)
+        return try await run(store: store, context: context, scanID: scan.id)
     }
 
     /// Evaluates the latest completed scan.

@@ -149,3 +149,22 @@ extension JSONValue {
         }
     }
 }
+
+extension String {
+    /// The text made safe inside HTML or XML content and attribute values.
+    public var markupEscaped: String {
+        var out = ""
+        out.reserveCapacity(count)
+        for character in self {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

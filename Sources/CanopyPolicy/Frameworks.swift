@@ -48,15 +48,7 @@ public enum Frameworks {
     /// The built-in frameworks and any in `directory` (a file with a built-in's name replaces
     /// it). Every check a requirement names must exist in `checks`.
     public static func load(overrides directory: String? = nil, checks: Set<String>) throws -> [Framework] {
-        var files: [String: URL] = [:]
-        for url in try Packs.builtInFiles(folder: "frameworks") { files[url.deletingPathExtension().lastPathComponent] = url }
-        if let directory {
-            let folder = URL(fileURLWithPath: directory)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasSuffix(".yml") || name.hasSuffix(".yaml") {
-                files[(name as NSString).deletingPathExtension] = folder.appendingPathComponent(name)
-            }
-        }
-        return try files.keys.sorted().map { try load(path: files[$0]!.path, checks: checks) }
+        try Packs.dataFiles(folder: "frameworks", overrides: directory).map { try load(path: $0.url.path, checks: checks) }
     }
 
     public static func load(path: String, checks known: Set<String>) throws -> Framework {

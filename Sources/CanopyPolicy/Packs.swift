@@ -18,6 +18,12 @@ public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
     }
 
     public static func < (a: Severity, b: Severity) -> Bool { a.ocsfID < b.ocsfID }
+
+    /// The severity of an OCSF `severity_id` (nil outside 1…5).
+    public init?(ocsfID: Int) {
+        guard let known = Severity.allCases.first(where: { $0.ocsfID == ocsfID }) else { return nil }
+        self = known
+    }
 }
 
 /// A check: one policy of a pack, named by a stable id that finding uids and framework
@@ -45,21 +51,8 @@ public enum Packs {
     /// The packs shipped in the binary (`Resources/packs`), and those in `directory` — a file
     /// there with a built-in pack's name replaces it.
     public static func load(overrides directory: String? = nil) throws -> [Pack] {
-        var files: [String: URL] = [:]
-        for url in try builtInFiles(folder: "packs") { files[url.deletingPathExtension().lastPathComponent] = url }
-        if let directory {
-            let folder = URL(fileURLWithPath: directory)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-                throw PolicyError.at(SourceLocation(file: directory, line: 0, column: 0), policy: nil, message: "cannot read the packs folder")
-            }
-            for name in names where name.hasSuffix(".yml") || name.hasSuffix(".yaml") {
-                let url = folder.appendingPathComponent(name)
-                files[url.deletingPathExtension().lastPathComponent] = url
-            }
-        }
         var seen: [String: String] = [:]
-        return try files.keys.sorted().map { name in
-            let url = files[name]!
+        return try dataFiles(folder: "packs", overrides: directory).map { name, url in
             let pack = try load(name: name, path: url.path)
             for check in pack.checks {
                 if let other = seen[check.id] {
@@ -89,6 +82,24 @@ public enum Packs {
                 policyHash: ContentHash.sha256(policy.source))
         }
         return Pack(name: name, file: path, checks: checks)
+    }
+
+    /// The YAML files of a built-in folder (`packs`, `frameworks`) by name, with those of
+    /// `overrides` replacing same-named ones and adding the rest; sorted by name.
+    static func dataFiles(folder: String, overrides directory: String?) throws -> [(name: String, url: URL)] {
+        var files: [String: URL] = [:]
+        for url in try builtInFiles(folder: folder) { files[url.deletingPathExtension().lastPathComponent] = url }
+        if let directory {
+            let local = URL(fileURLWithPath: directory)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: local.path) else {
+                throw PolicyError.at(SourceLocation(file: directory, line: 0, column: 0), policy: nil, message: "cannot read the \(folder) folder")
+            }
+            for name in names where name.hasSuffix(".yml") || name.hasSuffix(".yaml") {
+                let url = local.appendingPathComponent(name)
+                files[url.deletingPathExtension().lastPathComponent] = url
+            }
+        }
+        return files.keys.sorted().map { ($0, files[$0]!) }
     }
 
     static func builtInFiles(folder: String) throws -> [URL] {

@@ -159,7 +159,7 @@ public struct Remediator: Sendable {
             _ = try await aws.json("kms", "EnableKeyRotation", region: region, body: ["KeyId": .string(try id("KeyId"))])
         case (.setBucketEncryption(let crypto, let key), _):
             var rule = "<SSEAlgorithm>\(crypto)</SSEAlgorithm>"
-            if let key { rule += "<KMSMasterKeyID>\(XML.escape(key))</KMSMasterKeyID>" }
+            if let key { rule += "<KMSMasterKeyID>\(key.markupEscaped)</KMSMasterKeyID>" }
             let xml = "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ApplyServerSideEncryptionByDefault>\(rule)</ApplyServerSideEncryptionByDefault>\(crypto == "aws:kms" ? "<BucketKeyEnabled>true</BucketKeyEnabled>" : "")</Rule></ServerSideEncryptionConfiguration>"
             _ = try await aws.rest("s3", "PutBucketEncryption", region: region, path: "/", query: [("encryption", "")], bucket: try id("Name"), body: Data(xml.utf8), contentType: "application/xml")
         case (.setPublicBlock(let settings), _):
@@ -216,7 +216,7 @@ public struct Remediator: Sendable {
             var merged = resource.tags
             for key in remove { merged[key] = nil }
             for (key, value) in tags { merged[key] = value }
-            let tagSet = merged.sorted { $0.key < $1.key }.map { "<Tag><Key>\(XML.escape($0.key))</Key><Value>\(XML.escape($0.value))</Value></Tag>" }.joined()
+            let tagSet = merged.sorted { $0.key < $1.key }.map { "<Tag><Key>\($0.key.markupEscaped)</Key><Value>\($0.value.markupEscaped)</Value></Tag>" }.joined()
             let xml = "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>\(tagSet)</TagSet></Tagging>"
             _ = try await aws.rest("s3", "PutBucketTagging", region: region, path: "/", query: [("tagging", "")], bucket: bucket, body: Data(xml.utf8), contentType: "application/xml")
         default:
@@ -250,12 +250,6 @@ public struct Remediator: Sendable {
                 }
             }
         }
-    }
-}
-
-enum XML {
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 

@@ -1,5 +1,6 @@
 import CanopyCompliance
 import CanopyModel
+import CanopyPolicy
 import CanopyStore
 import Foundation
 import Hummingbird
@@ -100,7 +101,7 @@ struct APIController {
         }
         var minimum: Int?
         if let severity = q.get("severity") {
-            guard let level = (1...5).first(where: { Layout.severityKeys[$0] == severity }) else {
+            guard let level = Severity(rawValue: severity)?.ocsfID else {
                 throw APIError.badParameter("severity", "'severity' is one of informational, low, medium, high, critical")
             }
             minimum = level
@@ -182,7 +183,7 @@ struct OperationsController {
         let open = try await store.findings(FindingQuery(statuses: [.new, .inProgress]))
         let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
         var text = "# HELP canopy_open_findings Open compliance findings by severity.\n# TYPE canopy_open_findings gauge\n"
-        for id in 1...5 { text += "canopy_open_findings{severity=\"\(Layout.severityKeys[id]!)\"} \(bySeverity[id] ?? 0)\n" }
+        for severity in Severity.allCases { text += "canopy_open_findings{severity=\"\(severity.rawValue)\"} \(bySeverity[severity.ocsfID] ?? 0)\n" }
         let counts = try await store.countsByType()
         text += "# HELP canopy_resources Resources in the current inventory.\n# TYPE canopy_resources gauge\ncanopy_resources \(counts.values.reduce(0, +))\n"
         if let scan = try await store.scans(limit: 1).first, let finished = scan.finishedAt {

@@ -59,7 +59,7 @@ extension ConsoleController {
         guard p.user.role.canTriage else { throw PageError(status: .forbidden, titleKey: "error.forbidden", detail: p.t("error.role"), language: p.t.language) }
         let uid = form["uid"] ?? ""
         // Scope first: a finding outside the user's accounts is "not found".
-        guard let finding = try await store.findings(FindingQuery(accounts: p.scope.accountList, statuses: nil)).first(where: { $0.uid == uid }) else {
+        guard let finding = try await store.findings(FindingQuery(uids: [uid], accounts: p.scope.accountList, statuses: nil)).first else {
             throw PageError(status: .notFound, titleKey: "error.notFound", detail: p.t("error.notFoundDetail"), language: p.t.language)
         }
         let status = form["status"].flatMap(FindingStatus.init(rawValue:)).flatMap { $0 == .suppressed ? nil : $0 }
@@ -71,8 +71,9 @@ extension ConsoleController {
         let p = try await page(request, context)
         let t = p.t
         var rows: [[String]] = []
-        for framework in dependencies.engine.frameworks {
-            let a = try await dependencies.cache.assessment(framework.id, level: nil, scope: p.scope, dependencies: dependencies)
+        let frameworks = dependencies.engine.frameworks
+        let assessments = try await dependencies.cache.assessments(frameworks.map(\.id), level: nil, scope: p.scope, dependencies: dependencies)
+        for (framework, a) in zip(frameworks, assessments) {
             let c = a.summary.counts
             let name = t.language == .zhTW ? (framework.nameZh ?? framework.name) : framework.name
             rows.append([

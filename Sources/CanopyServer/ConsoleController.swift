@@ -45,8 +45,9 @@ struct ConsoleController {
         let open = try await store.findings(FindingQuery(accounts: p.scope.accountList, statuses: [.new, .inProgress]))
         let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
         var body = "<h1>\(HTML.escape(t("overview.title")))</h1><section class=\"tiles\">"
-        for framework in dependencies.engine.frameworks {
-            let a = try await dependencies.cache.assessment(framework.id, level: nil, scope: p.scope, dependencies: dependencies)
+        let frameworks = dependencies.engine.frameworks
+        let assessments = try await dependencies.cache.assessments(frameworks.map(\.id), level: nil, scope: p.scope, dependencies: dependencies)
+        for (framework, a) in zip(frameworks, assessments) {
             let name = t.language == .zhTW ? (framework.nameZh ?? framework.name) : framework.name
             body += "<article class=\"tile\"><h2><a href=\"/compliance/\(HTML.escape(framework.id))\">\(HTML.escape(name))</a></h2>"
             body += Chart.gauge(a.summary.passRate, title: "\(name) — \(t("overview.passRate"))")

@@ -1,23 +1,10 @@
+import CanopyModel
 import Foundation
 
 /// Builds HTML as text. Every value that did not come from our own templates goes through
 /// `escape`.
 enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { text.markupEscaped }
 
     /// A query string from pairs (values percent-encoded).
     static func query(_ pairs: [(String, String)]) -> String {

@@ -43,6 +43,4 @@ enum Layout {
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
 
     static func severityName(_ id: Int, _ t: Localizer) -> String { t("severity.\(id)") }
-
-    static let severityKeys: [Int: String] = [1: "informational", 2: "low", 3: "medium", 4: "high", 5: "critical"]
 }

@@ -31,21 +31,36 @@ final class ServerCache: @unchecked Sendable {
     func assessment(
         _ framework: String, level: String?, scope: AccessScope, dependencies: ServerDependencies
     ) async throws -> FrameworkAssessment {
+        try await assessments([framework], level: level, scope: scope, dependencies: dependencies)[0]
+    }
+
+    /// Several frameworks' assessments (a page's worth), in order, checking the version once.
+    func assessments(
+        _ frameworks: [String], level: String?, scope: AccessScope, dependencies: ServerDependencies
+    ) async throws -> [FrameworkAssessment] {
         let store = dependencies.store
         let evaluation = try await store.evaluations(limit: 1).first?.id ?? 0
         let audit = try await store.auditLog(limit: 1).first?.id ?? 0
         let version = "\(evaluation)/\(audit)"
-        let key = "\(framework)|\(level ?? "")|\(scope.accountList?.joined(separator: ",") ?? "*")"
-        let cached: FrameworkAssessment? = locked {
-            if assessmentVersion != version {
-                assessments = [:]
-                assessmentVersion = version
+        let scopeKey = scope.accountList?.joined(separator: ",") ?? "*"
+        var result: [FrameworkAssessment] = []
+        for framework in frameworks {
+            let key = "\(framework)|\(level ?? "")|\(scopeKey)"
+            let cached: FrameworkAssessment? = locked {
+                if assessmentVersion != version {
+                    assessments = [:]
+                    assessmentVersion = version
+                }
+                return assessments[key]
             }
-            return assessments[key]
+            if let cached {
+                result.append(cached)
+                continue
+            }
+            let fresh = try await dependencies.engine.assess(framework: framework, level: level, store: store, accounts: scope.accounts)
+            locked { if assessmentVersion == version { assessments[key] = fresh } }
+            result.append(fresh)
         }
-        if let cached { return cached }
-        let fresh = try await dependencies.engine.assess(framework: framework, level: level, store: store, accounts: scope.accounts)
-        locked { if assessmentVersion == version { assessments[key] = fresh } }
-        return fresh
+        return result
     }
 }

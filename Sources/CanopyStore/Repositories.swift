@@ -122,6 +122,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
 
 /// Which findings to read.
 public struct FindingQuery: Sendable, Hashable {
+    public var uids: [String]?
     public var checkIDs: [String]?
     public var accounts: [String]?
     public var statuses: [FindingStatus]?
@@ -131,9 +132,10 @@ public struct FindingQuery: Sendable, Hashable {
     public var limit: Int?
 
     public init(
-        checkIDs: [String]? = nil, accounts: [String]? = nil, statuses: [FindingStatus]? = nil, minimumSeverityID: Int? = nil,
-        resourceUID: String? = nil, application: String? = nil, limit: Int? = nil
+        uids: [String]? = nil, checkIDs: [String]? = nil, accounts: [String]? = nil, statuses: [FindingStatus]? = nil,
+        minimumSeverityID: Int? = nil, resourceUID: String? = nil, application: String? = nil, limit: Int? = nil
     ) {
+        self.uids = uids
         self.checkIDs = checkIDs
         self.accounts = accounts
         self.statuses = statuses

@@ -13,6 +13,7 @@ extension SQLiteStore: ComplianceRepository {
             if values.isEmpty { clauses[clauses.count - 1] = "0" }
             arguments += values.map(convert)
         }
+        list("uid", query.uids) { $0 }
         list("check_id", query.checkIDs) { $0 }
         list("account", query.accounts) { $0 }
         list("status", query.statuses) { $0.rawValue }

@@ -167,12 +167,11 @@ struct FindingsCommand: AsyncParsableCommand {
             case "ocsf":
                 printOut(JSONValue.array(findings.map(OCSF.complianceFinding)).canonicalJSON())
             case "json", "csv", "table":
-                let names = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ($0.ocsfID, $0.rawValue) })
                 let table = Table(
                     columns: ["uid", "severity", "status", "check", "account", "region", "resource", "last seen"],
                     rows: findings.map {
                         [
-                            $0.uid, names[$0.severityID] ?? "?", $0.status.rawValue, $0.checkID, $0.account, $0.region, $0.resourceName,
+                            $0.uid, Severity(ocsfID: $0.severityID)?.rawValue ?? "?", $0.status.rawValue, $0.checkID, $0.account, $0.region, $0.resourceName,
                             Timestamps.iso8601($0.lastSeen),
                         ]
                     })

@@ -100,13 +100,8 @@ actor AccountClients {
             caller = nil
             return
         }
-        let environment = ProcessInfo.processInfo.environment
-        let endpoints = EndpointResolver.fromEnvironment(environment, explicit: endpoint.flatMap(URL.init(string:)))
-        let bootstrap = AWSClient(
-            transport: transport, credentials: StaticCredentialProvider(.init(accessKeyID: "", secretAccessKey: "")), endpoints: endpoints)
-        let chain = CredentialChain(
-            environment: environment, homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path, transport: transport)
-        let client = bootstrap.with(credentials: try await chain.resolve(profile: profile, stsClient: bootstrap))
+        let (client, _) = try await CallerClient.resolve(
+            transport: transport, environment: ProcessInfo.processInfo.environment, profile: profile, endpoint: endpoint)
         base = client
         caller = try await client.query("sts", "GetCallerIdentity", region: "us-east-1")["Account"]?.stringValue
     }

@@ -65,14 +65,9 @@ struct ScanCommand: AsyncParsableCommand {
         let endpoints = EndpointResolver.fromEnvironment(environment, explicit: endpoint.flatMap(URL.init(string:)))
         var logger = Logger(label: "canopy")
         logger.logLevel = environment["CANOPY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
-        let budget = RetryBudget(retries: retryBudget)
-        let bootstrap = AWSClient(
-            transport: transport, credentials: StaticCredentialProvider(.init(accessKeyID: "", secretAccessKey: "")),
-            endpoints: endpoints, budget: budget, timeout: .seconds(timeout), logger: logger)
-        let chain = CredentialChain(
-            environment: environment, homeDirectory: FileManager.default.homeDirectoryForCurrentUser.path,
-            transport: transport)
-        let client = bootstrap.with(credentials: try await chain.resolve(profile: profile, stsClient: bootstrap))
+        let (client, chain) = try await CallerClient.resolve(
+            transport: transport, environment: environment, profile: profile, endpoint: endpoint,
+            budget: RetryBudget(retries: retryBudget), timeout: .seconds(timeout), logger: logger)
         let regionList = (regions ?? chain.region(profile: profile) ?? "us-east-1")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let selection: AccountSelection =

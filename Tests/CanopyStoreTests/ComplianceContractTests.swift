@@ -35,6 +35,7 @@ extension StoreContractTests {
         #expect(try await store.findings(FindingQuery(statuses: [.new])).map(\.uid) == ["b"])
         #expect(try await store.findings(FindingQuery(application: "billing")).map(\.uid) == ["a"])
         #expect(try await store.findings(FindingQuery(checkIDs: [])).isEmpty)
+        #expect(try await store.findings(FindingQuery(uids: ["b"], statuses: nil)).map(\.uid) == ["b"])
         #expect(try await store.evaluations(limit: 5).map(\.id).count == 2)
         #expect(try await store.checkResults(evaluationID: first.id).first?.failed == 1)
         await #expect(throws: StoreError.self) { try await store.triage(findingUID: "nope", status: nil, assignee: nil, note: nil, actor: "x", at: Self.t0) }
