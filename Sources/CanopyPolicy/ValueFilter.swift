@@ -108,8 +108,8 @@ public final class ValueFilter: Sendable {
         // itself, without building Python-like values.
         if op == nil, valueType == nil, valueRegex == nil, valuePath == nil {
             if let special {
-                // `raw == nil` would read nil as JSONValue.null (JSONValue is nil-literal expressible).
-                let isAbsent = raw.map { $0 == .null } ?? true
+                // Paths never yield JSON null (it reads as absent, as in JMESPath).
+                let isAbsent = raw == nil
                 switch special {
                 case .absent where isAbsent: return true
                 case .present where !isAbsent: return true
@@ -174,7 +174,7 @@ public final class ValueFilter: Sendable {
             }
         }
         switch v {
-        case .none: return raw.map { $0 == .null } ?? true
+        case .none: return raw == nil || raw == .null
         case .string(let text):
             if case .string(let other)? = raw { return other == text }
             return false

@@ -62,7 +62,7 @@ func resource(_ uid: String, type: String = "", account: String = "111111111111"
 @Suite struct AccountAndIdentityFilterTests {
     @Test func credentialKeysOnTheRowAndOnEachAccessKey() throws {
         let users = [
-            resource("old-key", ["c7n:credential-report": ["password_enabled": false, "access_key_1_active": true, "access_key_1_last_rotated": "2020-01-01T00:00:00+00:00", "access_key_2_active": false, "access_key_2_last_rotated": nil]]),
+            resource("old-key", ["c7n:credential-report": ["password_enabled": false, "access_key_1_active": true, "access_key_1_last_rotated": "2020-01-01T00:00:00+00:00", "access_key_2_active": false, "access_key_2_last_rotated": .null]]),
             resource("new-key", ["c7n:credential-report": ["password_enabled": true, "access_key_1_active": true, "access_key_1_last_rotated": "2099-01-01T00:00:00+00:00"]]),
             resource("no-report", ["UserName": "x"]),
         ]
@@ -88,7 +88,7 @@ func resource(_ uid: String, type: String = "", account: String = "111111111111"
     }
 
     @Test func passwordPolicyConfiguredIsFalseWithoutAPolicy() throws {
-        let accounts = [resource("none", type: "aws.account", ["c7n:password_policy": nil]), resource("set", type: "aws.account", ["c7n:password_policy": ["MinimumPasswordLength": 8]])]
+        let accounts = [resource("none", type: "aws.account", ["c7n:password_policy": .null]), resource("set", type: "aws.account", ["c7n:password_policy": ["MinimumPasswordLength": 8]])]
         let missing = "  - name: p\n    resource: account\n    filters:\n      - type: password-policy\n        key: PasswordPolicyConfigured\n        value: false\n"
         #expect(try select(missing, accounts) == ["none"])
     }
