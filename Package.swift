@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "CanopyDemo",
             dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance"],
-            resources: [.copy("Resources/demo-estate.json")],
+            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

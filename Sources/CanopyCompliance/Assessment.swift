@@ -97,6 +97,9 @@ public struct ScoreCut: Sendable, Codable {
     public var failed: Int
     public var waived: Int
     public var passRate: Double? { passed + failed + waived == 0 ? nil : Double(passed + waived) / Double(passed + failed + waived) }
+
+    /// The key of what no application or business unit claims.
+    public static let unassigned = "(unassigned)"
 }
 
 extension ComplianceEngine {
@@ -207,18 +210,24 @@ extension ComplianceEngine {
         return Double(assessed.filter(\.isMet).count) / Double(assessed.count)
     }
 
-    /// Pass rates of the last evaluation cut by account, application (App tag) or business unit
-    /// (the account's organizational unit), over the given checks (all when nil).
-    public func scores(by dimension: ScoreDimension, checks: Set<String>? = nil, store: any CanopyStore) async throws -> [ScoreCut] {
+    /// Pass rates of the last evaluation cut by account, application or business unit (as the
+    /// ownership definitions attribute them), over the given checks (all when nil) and accounts
+    /// (all when nil). What no application or unit claims is cut as `ScoreCut.unassigned`.
+    public func scores(
+        by dimension: ScoreDimension, checks: Set<String>? = nil, accounts scope: Set<String>? = nil, store: any CanopyStore
+    ) async throws -> [ScoreCut] {
         guard let latest = try await store.evaluations(limit: 1).first else { return [] }
         let accounts = Dictionary(try await store.accounts().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let ownership = try await store.ownership()
         var cuts: [String: ScoreCut] = [:]
-        for r in try await store.checkResults(evaluationID: latest.id) where checks?.contains(r.checkID) ?? true {
+        for r in try await store.checkResults(evaluationID: latest.id)
+        where checks?.contains(r.checkID) ?? true && scope?.contains(r.account) ?? true {
             let key: String
             switch dimension {
-            case .account: key = accounts[r.account].map { "\($0.name) (\(r.account))" } ?? r.account
-            case .application: key = r.application.isEmpty ? "(untagged)" : r.application
-            case .businessUnit: key = accounts[r.account]?.organizationalUnit ?? "(no business unit)"
+            case .account: key = r.account
+            case .application: key = r.application.isEmpty ? ScoreCut.unassigned : r.application
+            case .businessUnit:
+                key = ownership.businessUnitID(application: r.application.isEmpty ? nil : r.application, account: accounts[r.account]) ?? ScoreCut.unassigned
             }
             cuts[key, default: ScoreCut(key: key, passed: 0, failed: 0, waived: 0)].passed += r.passed
             cuts[key]!.failed += r.failed

@@ -68,6 +68,16 @@ public struct ComplianceEngine: Sendable {
         for finding in known { existing[finding.uid] = finding }
         let existingByCheck = Dictionary(grouping: known, by: \.checkID)
         let waivers = try await store.waivers().filter { $0.isInForce(at: now) }
+        // Findings and results carry the application the resource belongs to now, so every cut
+        // by application or business unit reads them directly.
+        let ownership = try await store.ownership()
+        var applications: [String: String] = [:]
+        func application(_ resource: Resource) -> String? {
+            if let known = applications[resource.uid] { return known.isEmpty ? nil : known }
+            let id = ownership.applicationID(of: resource)
+            applications[resource.uid] = id ?? ""
+            return id
+        }
         var changed: [Finding] = []
         var results: [ResultKey: (passed: Int, failed: Int, waived: Int)] = [:]
         var opened = 0
@@ -83,7 +93,7 @@ public struct ComplianceEngine: Sendable {
                 let waiver = waivers.first {
                     $0.covers(checkID: check.id, resourceUID: resource.uid, account: resource.account, tags: resource.tags)
                 }
-                let key = ResultKey(check: check.id, account: resource.account, application: resource.tags["App"] ?? "")
+                let key = ResultKey(check: check.id, account: resource.account, application: application(resource) ?? "")
                 if waiver != nil { results[key, default: (0, 0, 0)].waived += 1 } else { results[key, default: (0, 0, 0)].failed += 1 }
                 var finding: Finding
                 if var known = existing[uid] {
@@ -100,7 +110,7 @@ public struct ComplianceEngine: Sendable {
                     finding = Finding(
                         uid: uid, checkID: check.id, title: check.title, severityID: check.severity.ocsfID, status: .new,
                         resourceUID: resource.uid, resourceType: resource.type, resourceName: resource.name,
-                        account: resource.account, region: resource.region, application: resource.tags["App"], firstSeen: now,
+                        account: resource.account, region: resource.region, application: application(resource), firstSeen: now,
                         lastSeen: now, lastScanID: scanID, resourceVersion: nil, policyHash: check.policyHash,
                         requirements: [])
                     opened += 1
@@ -108,7 +118,7 @@ public struct ComplianceEngine: Sendable {
                 finding.title = check.title
                 finding.severityID = check.severity.ocsfID
                 finding.resourceName = resource.name
-                finding.application = resource.tags["App"]
+                finding.application = application(resource)
                 finding.lastSeen = now
                 finding.lastScanID = scanID
                 finding.policyHash = check.policyHash
@@ -124,7 +134,7 @@ public struct ComplianceEngine: Sendable {
             }
             for resource in outcome.candidates
             where !failingUIDs.contains(Self.findingUID(check: check.id, resource: resource.uid)) {
-                results[ResultKey(check: check.id, account: resource.account, application: resource.tags["App"] ?? ""), default: (0, 0, 0)].passed += 1
+                results[ResultKey(check: check.id, account: resource.account, application: application(resource) ?? ""), default: (0, 0, 0)].passed += 1
             }
             for var finding in existingByCheck[check.id] ?? [] where finding.status != .resolved && !failingUIDs.contains(finding.uid) {
                 finding.status = .resolved

@@ -22,3 +22,16 @@ extension ComplianceEngine {
         return try await evaluate(scan: scan, store: store)
     }
 }
+
+extension ComplianceEngine {
+    /// After business units or applications change, re-evaluates the latest scan so findings and
+    /// check results carry the new attribution at once (rather than at the next scan). Nothing
+    /// happens on a database that was never evaluated.
+    @discardableResult
+    public func reattribute(store: any CanopyStore) async throws -> Evaluation? {
+        guard try await !store.evaluations(limit: 1).isEmpty,
+            try await store.scans(limit: 20).contains(where: { $0.status == .complete })
+        else { return nil }
+        return try await evaluateLatest(store: store)
+    }
+}

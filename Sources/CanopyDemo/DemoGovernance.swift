@@ -8,9 +8,18 @@ import Foundation
 /// attests two manual requirements, then the second scan is evaluated — so the reports show
 /// automated, waived and manual requirements and a trend.
 public enum DemoGovernance {
+    /// GridCo's business units and applications (`Resources/demo-ownership.yaml`).
+    public static func ownership() throws -> Ownership {
+        guard let url = Bundle.module.url(forResource: "demo-ownership", withExtension: "yaml") else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "demo-ownership.yaml"])
+        }
+        return try OwnershipFile.load(path: url.path)
+    }
+
     public static func prepare(store: any CanopyStore, engine: ComplianceEngine) async throws {
         let scans = try await store.scans(limit: 10).filter { $0.status == .complete }.sorted { $0.id < $1.id }
         guard let last = scans.last else { return }
+        try await store.replaceOwnership(try ownership(), actor: "ccoe-lead@gridco.example")
         for scan in scans.dropLast() { try await engine.evaluate(scan: scan, store: store) }
         let bastion = try await store.resources(ResourceQuery(types: ["aws.security-group"])).first {
             $0.properties["GroupName"]?.stringValue == "bastion-ssh-open"

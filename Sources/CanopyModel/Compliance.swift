@@ -208,16 +208,22 @@ public struct AuditEntry: Sendable, Codable, Hashable, Identifiable {
     public var id: Int64
     public var at: Date
     public var actor: String
+    /// Where the change came from: the client's network address, or `cli`.
+    public var address: String
     public var action: String
     public var target: String
     public var details: JSONValue
     public var previousHash: String
     public var hash: String
 
-    public init(id: Int64, at: Date, actor: String, action: String, target: String, details: JSONValue, previousHash: String, hash: String) {
+    public init(
+        id: Int64, at: Date, actor: String, address: String = "", action: String, target: String, details: JSONValue, previousHash: String,
+        hash: String
+    ) {
         self.id = id
         self.at = at
         self.actor = actor
+        self.address = address
         self.action = action
         self.target = target
         self.details = details

@@ -99,7 +99,8 @@ struct AccessScope: Sendable {
     static func of(_ user: User, store: any CanopyStore) async throws -> AccessScope {
         guard user.role == .buOwner else { return AccessScope(accounts: nil) }
         let units = Set(user.businessUnits)
-        let accounts = try await store.accounts().filter { units.contains($0.organizationalUnit ?? "") }.map(\.id)
+        let ownership = try await store.ownership()
+        let accounts = try await store.accounts().filter { ownership.businessUnitID(of: $0).map(units.contains) ?? false }.map(\.id)
         return AccessScope(accounts: Set(accounts))
     }
 

@@ -95,7 +95,7 @@ public protocol MetricRepository: Sendable {
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
-    & AuditRepository & UserRepository
+    & AuditRepository & UserRepository & OwnershipRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -105,6 +105,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case unknownFinding(String)
     case unknownWaiver(Int64)
     case duplicateUser(String)
+    case invalidOwnership(String)
+    case unknownOwnership(String, String)
+    case unknownUser(String)
+    case unknownToken(Int64)
 
     public var description: String {
         switch self {
@@ -116,6 +120,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .unknownFinding(let uid): "no finding with uid \(uid) (see `canopy findings`)"
         case .unknownWaiver(let id): "no exception with id \(id) (see `canopy exceptions list`)"
         case .duplicateUser(let name): "a user named '\(name)' exists already"
+        case .invalidOwnership(let problem): problem
+        case .unknownOwnership(let kind, let id): "no \(kind) with id '\(id)' (see `canopy org list`)"
+        case .unknownUser(let name): "no user named '\(name)' (see `canopy user list`)"
+        case .unknownToken(let id): "no API token with id \(id) (see `canopy token list`)"
         }
     }
 }
@@ -189,6 +197,28 @@ public protocol ComplianceRepository: Sendable {
     func waivers() async throws -> [Waiver]
     func save(_ attestation: Attestation, actor: String) async throws -> Attestation
     func attestations() async throws -> [Attestation]
+}
+
+/// Business units and applications. Every change is checked against `Ownership.problems()` and
+/// audited; a change that changes nothing (an identical re-import) writes nothing.
+public protocol OwnershipRepository: Sendable {
+    func ownership() async throws -> Ownership
+    /// Replaces every definition at once (an ownership file import).
+    @discardableResult func replaceOwnership(_ ownership: Ownership, actor: String) async throws -> Bool
+    /// Inserts or updates one unit (a new one goes last).
+    @discardableResult func save(_ unit: BusinessUnit, actor: String) async throws -> Bool
+    /// Inserts or updates one application (a new one goes last, so lowest priority).
+    @discardableResult func save(_ application: Application, actor: String) async throws -> Bool
+    @discardableResult func deleteBusinessUnit(id: String, actor: String) async throws -> Bool
+    @discardableResult func deleteApplication(id: String, actor: String) async throws -> Bool
+}
+
+/// Where the change being made comes from, for the audit log: the server sets the client's
+/// address for the length of each request; outside a request it is nil and entries say `cli`.
+/// A task-local, so it follows the request through every repository call without widening each
+/// signature.
+public enum AuditContext {
+    @TaskLocal public static var address: String?
 }
 
 /// The append-only, hash-chained audit log.

@@ -247,24 +247,27 @@ extension SQLiteStore: AuditRepository {
     }
 
     /// Appends inside the caller's transaction, so the change and its record commit together.
+    /// The address is the request's (`AuditContext.address`), or `cli` outside a request.
     static func appendAudit(_ db: Database, actor: String, action: String, target: String, details: JSONValue, at exact: Date) throws -> AuditEntry {
         // Stored with millisecond precision, so hashed with it too.
         let at = Date(timeIntervalSince1970: (exact.timeIntervalSince1970 * 1_000).rounded(.down) / 1_000)
+        let address = AuditContext.address ?? "cli"
         let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") ?? ""
         let detailsText = details.canonicalJSON()
-        let hash = auditHash(previous: previous, at: at, actor: actor, action: action, target: target, details: detailsText)
+        let hash = auditHash(previous: previous, at: at, actor: actor, action: action, target: target, details: detailsText, address: address)
         try db.execute(
-            sql: "INSERT INTO audit_log (at, actor, action, target, details, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [at, actor, action, target, detailsText, previous, hash])
+            sql: "INSERT INTO audit_log (at, actor, action, target, details, previous_hash, hash, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [at, actor, action, target, detailsText, previous, hash, address])
         return AuditEntry(
-            id: db.lastInsertedRowID, at: at, actor: actor, action: action, target: target, details: details, previousHash: previous,
-            hash: hash)
+            id: db.lastInsertedRowID, at: at, actor: actor, address: address, action: action, target: target, details: details,
+            previousHash: previous, hash: hash)
     }
 
-    static func auditHash(previous: String, at: Date, actor: String, action: String, target: String, details: String) -> String {
+    static func auditHash(previous: String, at: Date, actor: String, action: String, target: String, details: String, address: String) -> String {
         var hasher = SHA256()
         let milliseconds = String(Int64((at.timeIntervalSince1970 * 1_000).rounded()))
-        for part in [previous, milliseconds, actor, action, target, details] {
+        // Entries from before addresses were kept have none, and hash as they always did.
+        for part in [previous, milliseconds, actor, action, target, details] + (address.isEmpty ? [] : [address]) {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
@@ -279,7 +282,7 @@ extension SQLiteStore: AuditRepository {
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {
         AuditEntry(
-            id: row["id"], at: row["at"], actor: row["actor"], action: row["action"], target: row["target"],
+            id: row["id"], at: row["at"], actor: row["actor"], address: row["address"], action: row["action"], target: row["target"],
             details: try JSONValue.parse(Data((row["details"] as String).utf8)), previousHash: row["previous_hash"],
             hash: row["hash"])
     }
@@ -292,7 +295,7 @@ extension SQLiteStore: AuditRepository {
                 let entry = try Self.auditEntry(row)
                 let expected = Self.auditHash(
                     previous: previous, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target,
-                    details: row["details"])
+                    details: row["details"], address: entry.address)
                 if entry.previousHash != previous || entry.hash != expected { return entry.id }
                 previous = entry.hash
             }

@@ -228,6 +228,28 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0004-ownership") { db in
+            try db.execute(
+                sql: """
+                    -- Business units and applications, in the order they were defined (an
+                    -- application's position is its priority when selectors overlap).
+                    CREATE TABLE business_unit (
+                        id TEXT PRIMARY KEY,
+                        position INTEGER NOT NULL,
+                        definition TEXT NOT NULL
+                    );
+                    CREATE TABLE application (
+                        id TEXT PRIMARY KEY,
+                        position INTEGER NOT NULL,
+                        definition TEXT NOT NULL
+                    );
+                    -- Where a change came from (the client's address, or 'cli'); entries made
+                    -- before this column existed hash without it.
+                    ALTER TABLE audit_log ADD COLUMN address TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE api_token ADD COLUMN created_at DATETIME;
+                    ALTER TABLE api_token ADD COLUMN created_by TEXT;
+                    """)
+        }
         return migrator
     }
 }

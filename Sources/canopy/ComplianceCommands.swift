@@ -98,9 +98,14 @@ struct ComplianceCommand: AsyncParsableCommand {
                 return Set(f.requirements.flatMap(\.checks))
             }
             let cuts = try await engine.scores(by: dimension, checks: checks, store: store)
+            let names = Dictionary(try await store.accounts().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            func label(_ key: String) -> String {
+                guard dimension == .account, let name = names[key] else { return key }
+                return "\(name) (\(key))"
+            }
             let table = Table(
                 columns: [by, "passed", "failed", "waived", "pass rate"],
-                rows: cuts.map { [$0.key, String($0.passed), String($0.failed), String($0.waived), ComplianceText.percent($0.passRate)] })
+                rows: cuts.map { [label($0.key), String($0.passed), String($0.failed), String($0.waived), ComplianceText.percent($0.passRate)] })
             printOut(try table.render(format) { try JSONOutput.encode(cuts) })
             return
         }

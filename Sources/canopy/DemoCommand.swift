@@ -87,7 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard !noServe else { return }
         // Demo logins: fresh passwords each run, for this demo database only.
         var logins: [(String, String, String)] = []
-        for (name, role, units) in [("ccoe", Role.ccoe, [String]()), ("generation-owner", .buOwner, ["Generation"]), ("auditor", .auditor, [])] {
+        for (name, role, units) in [("ccoe", Role.ccoe, [String]()), ("generation-owner", .buOwner, ["generation"]), ("auditor", .auditor, [])] {
             let password = String(Secrets.token().prefix(16))
             _ = try await store.createUser(name: name, passwordHash: Bcrypt.hash(password, cost: 10), role: role, businessUnits: units, actor: "canopy-demo")
             logins.append((name, password, role.rawValue))

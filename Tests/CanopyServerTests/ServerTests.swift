@@ -31,7 +31,7 @@ struct Fixture: Sendable {
             let password = "correct horse \(role.rawValue)"
             let user = try await store.createUser(
                 name: name, passwordHash: Bcrypt.hash(password, cost: 4), role: role,
-                businessUnits: role == .buOwner ? ["Generation"] : [], actor: "test")
+                businessUnits: role == .buOwner ? ["generation"] : [], actor: "test")
             let token = Secrets.token()
             try await store.createAPIToken(name: "t-\(role.rawValue)", userID: user.id, tokenHash: Secrets.hash(token), expiresAt: Date().addingTimeInterval(3_600), actor: "test")
             tokens[role] = token
