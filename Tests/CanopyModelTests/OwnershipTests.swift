@@ -1,0 +1,63 @@
+import CanopyModel
+import Foundation
+import Testing
+
+@Suite("Ownership")
+struct OwnershipTests {
+    let generation = Account(id: "111111111111", name: "gen", organizationalUnit: "Generation")
+    let shared = Account(id: "222222222222", name: "shared", organizationalUnit: "Platform")
+    let loose = Account(id: "333333333333", name: "loose")
+
+    func resource(_ account: String, tags: [String: String], type: String = "aws.ec2") -> Resource {
+        Resource(uid: "r-\(account)-\(tags.description)", provider: .aws, account: account, region: "us-east-1", type: type, name: "r", tags: tags, properties: .object([:]), observedAt: Date())
+    }
+
+    @Test("until anything is defined, organizational units are units and App tags are applications")
+    func implicit() {
+        let ownership = Ownership()
+        #expect(ownership.businessUnitID(of: generation) == "Generation")
+        #expect(ownership.businessUnitID(of: loose) == nil)
+        #expect(ownership.applicationID(of: resource(generation.id, tags: ["App": "scada"])) == "scada")
+        #expect(ownership.effectiveBusinessUnits(accounts: [generation, shared, loose]).map(\.id) == ["Generation", "Platform"])
+    }
+
+    @Test("accounts listed outright win over organizational units; applications carry their unit across accounts")
+    func defined() {
+        let ownership = Ownership(
+            businessUnits: [
+                BusinessUnit(id: "gen", name: "Generation", organizationalUnits: ["Generation", "Platform"]),
+                BusinessUnit(id: "sec", name: "Security", accounts: ["222222222222"]),
+            ],
+            applications: [
+                Application(id: "siem", name: "SIEM", businessUnit: "sec", selector: ResourceSelector(tags: ["app": ["siem", "siem-dr"]])),
+                Application(id: "gen-all", name: "Everything in gen", businessUnit: "gen", selector: ResourceSelector(accounts: ["111111111111"])),
+            ])
+        #expect(ownership.problems().isEmpty)
+        #expect(ownership.businessUnitID(of: shared) == "sec")
+        #expect(ownership.businessUnitID(of: generation) == "gen")
+        #expect(ownership.businessUnitID(of: loose) == nil)
+        // Tag keys compare without case or separators; the first matching application wins.
+        let siem = resource(generation.id, tags: ["APP": "siem-dr"])
+        #expect(ownership.applicationID(of: siem) == "siem")
+        #expect(ownership.businessUnitID(of: siem, account: generation) == "sec")
+        #expect(ownership.applicationID(of: resource(generation.id, tags: ["App": "other"])) == "gen-all")
+        // With applications defined, an App tag no application claims is unassigned.
+        #expect(ownership.applicationID(of: resource(loose.id, tags: ["App": "other"])) == nil)
+        #expect(ownership.accounts(ofBusinessUnit: "gen", among: [generation, shared, loose]) == ["111111111111"])
+        #expect(ResourceSelector.normalised("Cost-Center") == ResourceSelector.normalised("costcenter"))
+    }
+
+    @Test("problems name the object and field")
+    func problems() {
+        let ownership = Ownership(
+            businessUnits: [BusinessUnit(id: "a b", name: ""), BusinessUnit(id: "x", name: "X", accounts: ["1"]), BusinessUnit(id: "y", name: "Y", accounts: ["1"])],
+            applications: [Application(id: "app", name: "App", businessUnit: "nope", rtoMinutes: -1, selector: ResourceSelector())])
+        let problems = ownership.problems()
+        #expect(problems.contains("business unit 'a b': id must be 1-64 letters, digits, '-' or '_'"))
+        #expect(problems.contains("business unit 'a b': name is empty"))
+        #expect(problems.contains("business unit 'y': account 1 is already owned by 'x'"))
+        #expect(problems.contains("application 'app': business_unit 'nope' is not defined"))
+        #expect(problems.contains("application 'app': selector is empty, so it would own nothing"))
+        #expect(problems.contains("application 'app': rto_minutes is negative"))
+    }
+}
