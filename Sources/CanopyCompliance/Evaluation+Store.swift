@@ -24,11 +24,11 @@ extension ComplianceEngine {
 }
 
 extension ComplianceEngine {
-    /// After business units or applications change, re-evaluates the latest scan so findings and
+    /// After business units, applications or exceptions change, re-evaluates the latest scan so findings and
     /// check results carry the new attribution at once (rather than at the next scan). Nothing
     /// happens on a database that was never evaluated.
     @discardableResult
-    public func reattribute(store: any CanopyStore) async throws -> Evaluation? {
+    public func refresh(store: any CanopyStore) async throws -> Evaluation? {
         guard try await !store.evaluations(limit: 1).isEmpty,
             try await store.scans(limit: 20).contains(where: { $0.status == .complete })
         else { return nil }

@@ -18,6 +18,43 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     public var canApproveExceptions: Bool { self == .admin || self == .ccoe }
     public var canReadAuditLog: Bool { self == .admin || self == .auditor }
     public var canManageUsers: Bool { self == .admin }
+    /// Defining business units and applications is the CCoE's job.
+    public var canManageOwnership: Bool { self == .admin || self == .ccoe }
+
+    /// Whether someone with this role may issue an API token acting with `other`: only ever a
+    /// role that sees and does no more (a CCoE engineer can hand a SIEM a viewer token; a
+    /// business-unit owner cannot mint a viewer token, which would see every unit).
+    public func canDelegate(to other: Role) -> Bool {
+        switch self {
+        case .admin: true
+        case .ccoe: other == .ccoe || other == .viewer
+        case .auditor: other == .auditor || other == .viewer
+        case .buOwner: other == .buOwner
+        case .viewer: other == .viewer
+        }
+    }
+}
+
+/// An API token as listed: never the token itself, which is shown once at creation.
+public struct APIToken: Sendable, Codable, Hashable, Identifiable {
+    public var id: Int64
+    public var name: String
+    public var user: String
+    /// The role it acts with (at most its user's).
+    public var role: Role
+    public var createdAt: Date?
+    public var createdBy: String?
+    public var expiresAt: Date
+
+    public init(id: Int64, name: String, user: String, role: Role, createdAt: Date?, createdBy: String?, expiresAt: Date) {
+        self.id = id
+        self.name = name
+        self.user = user
+        self.role = role
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.expiresAt = expiresAt
+    }
 }
 
 /// A person (or a service account) that signs in to the console or calls the API.

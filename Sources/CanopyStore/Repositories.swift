@@ -241,7 +241,14 @@ public protocol UserRepository: Sendable {
     func createSession(userID: Int64, tokenHash: String, csrfToken: String, expiresAt: Date) async throws
     func session(tokenHash: String, at: Date) async throws -> Session?
     func deleteSession(tokenHash: String) async throws
-    func createAPIToken(name: String, userID: Int64, tokenHash: String, expiresAt: Date, actor: String) async throws
-    /// The user an unexpired API token acts as.
+    /// A token for `userID` acting with `role` (nil: the user's own).
+    @discardableResult
+    func createAPIToken(name: String, userID: Int64, role: Role?, tokenHash: String, expiresAt: Date, actor: String) async throws -> APIToken
+    /// The user an unexpired API token acts as, with the token's role.
     func apiTokenUser(tokenHash: String, at: Date) async throws -> User?
+    /// Tokens (of one user, or all when nil), never their secret.
+    func apiTokens(user: String?) async throws -> [APIToken]
+    func revokeAPIToken(id: Int64, actor: String) async throws
+    /// Changes a user's role and units; their sessions end, so the change applies at once.
+    func updateUser(name: String, role: Role, businessUnits: [String], actor: String) async throws -> User
 }

@@ -248,6 +248,8 @@ extension SQLiteStore {
                     ALTER TABLE audit_log ADD COLUMN address TEXT NOT NULL DEFAULT '';
                     ALTER TABLE api_token ADD COLUMN created_at DATETIME;
                     ALTER TABLE api_token ADD COLUMN created_by TEXT;
+                    -- A token may act with a narrower role than its user's; NULL means the user's.
+                    ALTER TABLE api_token ADD COLUMN role TEXT;
                     """)
         }
         return migrator

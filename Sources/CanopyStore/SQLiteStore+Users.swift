@@ -80,24 +80,89 @@ extension SQLiteStore: UserRepository {
         try await writer.write { db in try db.execute(sql: "DELETE FROM user_session WHERE token_hash = ?", arguments: [tokenHash]) }
     }
 
-    public func createAPIToken(name: String, userID: Int64, tokenHash: String, expiresAt: Date, actor: String) async throws {
+    public func createAPIToken(name: String, userID: Int64, role: Role?, tokenHash: String, expiresAt: Date, actor: String) async throws -> APIToken {
         try await writer.write { db in
+            guard let owner = try Row.fetchOne(db, sql: "SELECT * FROM app_user WHERE id = ?", arguments: [userID]).map(Self.user) else {
+                throw StoreError.unknownUser("#\(userID)")
+            }
+            let acting = role ?? owner.role
+            let now = Date()
             try db.execute(
-                sql: "INSERT INTO api_token (name, user_id, token_hash, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [name, userID, tokenHash, expiresAt])
+                sql: "INSERT INTO api_token (name, user_id, token_hash, expires_at, created_at, created_by, role) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [name, userID, tokenHash, expiresAt, now, actor, acting.rawValue])
+            let id = db.lastInsertedRowID
             _ = try Self.appendAudit(
-                db, actor: actor, action: "token.create", target: "token/\(name)",
-                details: ["user_id": .int(userID), "expires": .string(Timestamps.iso8601(expiresAt))], at: Date())
+                db, actor: actor, action: "token.create", target: "token/\(id)",
+                details: [
+                    "name": .string(name), "user": .string(owner.name), "role": .string(acting.rawValue),
+                    "expires": .string(Timestamps.iso8601(expiresAt)),
+                ], at: now)
+            return APIToken(id: id, name: name, user: owner.name, role: acting, createdAt: now, createdBy: actor, expiresAt: expiresAt)
         }
     }
 
     public func apiTokenUser(tokenHash: String, at: Date) async throws -> User? {
         try await writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT u.* FROM api_token t JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ?",
-                arguments: [tokenHash, at]
-            ).map(Self.user)
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT u.*, t.role AS token_role FROM api_token t JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ?",
+                    arguments: [tokenHash, at])
+            else { return nil }
+            var user = try Self.user(row)
+            // A token acts with its own role, which must still be one its user may hand out: a
+            // user demoted since loses the tokens that would now exceed their rights.
+            if let role = (row["token_role"] as String?).flatMap(Role.init(rawValue:)) {
+                guard user.role.canDelegate(to: role) else { return nil }
+                user.role = role
+            }
+            return user
+        }
+    }
+
+    public func apiTokens(user: String?) async throws -> [APIToken] {
+        try await writer.read { db in
+            var sql = "SELECT t.*, u.name AS user_name, u.role AS user_role FROM api_token t JOIN app_user u ON u.id = t.user_id"
+            var arguments: StatementArguments = []
+            if let user {
+                sql += " WHERE u.name = ?"
+                arguments = [user]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY t.id", arguments: arguments).map { row in
+                APIToken(
+                    id: row["id"], name: row["name"], user: row["user_name"],
+                    role: (row["role"] as String?).flatMap(Role.init(rawValue:)) ?? Role(rawValue: row["user_role"]) ?? .viewer,
+                    createdAt: row["created_at"], createdBy: row["created_by"], expiresAt: row["expires_at"])
+            }
+        }
+    }
+
+    public func revokeAPIToken(id: Int64, actor: String) async throws {
+        try await writer.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT name FROM api_token WHERE id = ?", arguments: [id]) else { throw StoreError.unknownToken(id) }
+            try db.execute(sql: "DELETE FROM api_token WHERE id = ?", arguments: [id])
+            _ = try Self.appendAudit(db, actor: actor, action: "token.revoke", target: "token/\(id)", details: ["name": .string(row["name"])], at: Date())
+        }
+    }
+
+    public func updateUser(name: String, role: Role, businessUnits: [String], actor: String) async throws -> User {
+        let units = try StoreCoding.text(businessUnits)
+        return try await writer.write { db in
+            guard var user = try Row.fetchOne(db, sql: "SELECT * FROM app_user WHERE name = ?", arguments: [name]).map(Self.user) else {
+                throw StoreError.unknownUser(name)
+            }
+            try db.execute(sql: "UPDATE app_user SET role = ?, business_units = ? WHERE id = ?", arguments: [role.rawValue, units, user.id])
+            // Sessions carry the old role's rights: end them.
+            try db.execute(sql: "DELETE FROM user_session WHERE user_id = ?", arguments: [user.id])
+            _ = try Self.appendAudit(
+                db, actor: actor, action: "user.update", target: "user/\(name)",
+                details: [
+                    "role": .string(role.rawValue), "previous_role": .string(user.role.rawValue),
+                    "business_units": .array(businessUnits.map(JSONValue.string)),
+                ], at: Date())
+            user.role = role
+            user.businessUnits = businessUnits
+            return user
         }
     }
 }

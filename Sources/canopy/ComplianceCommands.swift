@@ -253,17 +253,11 @@ struct ExceptionsCommand: AsyncParsableCommand {
         @Option(help: "Grant it now, as this approver.") var approveAs: String?
 
         func run() async throws {
-            guard try compliance.engine().check(check) != nil else { throw ComplianceError.unknownCheck(check) }
-            guard days > 0, days <= 3_650 else { throw ValidationError("--days must be between 1 and 3650") }
-            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why") }
-            let now = Date()
-            let waiver = try await database.open().save(
-                Waiver(
-                    id: 0, checkID: check, selector: selector, reason: reason, requestedBy: actor.resolved, approvedBy: approveAs,
-                    state: approveAs == nil ? .requested : .approved, createdAt: now, expiresAt: now.addingTimeInterval(Double(days) * 86_400)),
-                actor: approveAs ?? actor.resolved)
+            let waiver = try await ExceptionWorkflow.request(
+                check: check, selector: selector, reason: reason, days: days, requester: actor.resolved, approveAs: approveAs,
+                engine: compliance.engine(), store: database.open())
             printOut("exception \(waiver.id) \(waiver.state.rawValue) for \(check) on \(selector) until \(Timestamps.iso8601(waiver.expiresAt))")
-            printOut("it takes effect at the next evaluation (`canopy evaluate`)")
+            if waiver.state == .requested { printOut("an approver decides it with `canopy exceptions decide \(waiver.id) approve`") }
         }
     }
 
@@ -273,29 +267,12 @@ struct ExceptionsCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
         @Argument(help: "The exception id.") var id: Int64
+        @OptionGroup var compliance: ComplianceOptions
         @Argument(help: "approve, reject or revoke.") var decision: String
 
         func run() async throws {
-            let store = try database.open()
-            guard var waiver = try await store.waivers().first(where: { $0.id == id }) else { throw StoreError.unknownWaiver(id) }
-            switch decision {
-            case "approve":
-                guard waiver.state == .requested else { throw ValidationError("exception \(id) is \(waiver.state.rawValue), not requested") }
-                guard actor.resolved != waiver.requestedBy else {
-                    throw ValidationError("the requester cannot approve their own exception (four-eyes rule)")
-                }
-                waiver.state = .approved
-                waiver.approvedBy = actor.resolved
-            case "reject":
-                guard waiver.state == .requested else { throw ValidationError("exception \(id) is \(waiver.state.rawValue), not requested") }
-                waiver.state = .rejected
-            case "revoke":
-                guard waiver.state == .approved else { throw ValidationError("exception \(id) is \(waiver.state.rawValue), not approved") }
-                waiver.state = .revoked
-            default:
-                throw ValidationError("decision is approve, reject or revoke")
-            }
-            let saved = try await store.save(waiver, actor: actor.resolved)
+            guard let decision = ExceptionWorkflow.Decision(rawValue: decision) else { throw ValidationError("decision is approve, reject or revoke") }
+            let saved = try await ExceptionWorkflow.decide(id: id, decision, actor: actor.resolved, engine: compliance.engine(), store: database.open())
             printOut("exception \(saved.id) \(saved.state.rawValue)")
         }
     }

@@ -30,7 +30,7 @@ struct OrgCommand: AsyncParsableCommand {
                 return
             }
             printOut("imported \(ownership.businessUnits.count) business units and \(ownership.applications.count) applications")
-            if !noEvaluate, let evaluation = try await compliance.engine().reattribute(store: store) {
+            if !noEvaluate, let evaluation = try await compliance.engine().refresh(store: store) {
                 printOut("re-evaluated scan \(evaluation.scanID.map(String.init) ?? "-") so findings carry the new attribution (evaluation \(evaluation.id))")
             }
         }

@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage console users.", subcommands: [Add.self, List.self])
+        commandName: "user", abstract: "Manage console users.", subcommands: [Add.self, Update.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -43,21 +43,30 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
         @Argument(help: "User name.") var name: String
-        @Option(help: "admin, ccoe, bu-owner, auditor or viewer.") var role: String
-        @Option(help: "For bu-owner: a business unit (organizational unit name); repeatable.") var businessUnit: [String] = []
+        @Option(help: "admin, ccoe, bu-owner, auditor or viewer.") var role: Role
+        @Option(help: "For bu-owner: a business unit id (see `canopy org list`); repeatable.") var businessUnit: [String] = []
         @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
 
         func run() async throws {
-            guard let role = Role(rawValue: role) else { throw ValidationError("--role is one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
-            if role == .buOwner, businessUnit.isEmpty { throw ValidationError("a bu-owner needs at least one --business-unit") }
-            var password = Secrets.token().prefix(20).description
-            if passwordStdin {
-                password = readLine(strippingNewline: true) ?? ""
-                guard password.count >= 12 else { throw ValidationError("the password must have at least 12 characters") }
-            }
-            let user = try await database.open().createUser(
-                name: name, passwordHash: Bcrypt.hash(password, cost: 12), role: role, businessUnits: businessUnit, actor: actor.resolved)
-            printOut("user \(user.name) (\(user.role.rawValue)) created" + (passwordStdin ? "" : "; password (shown once): \(password)"))
+            let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : nil
+            let (user, generated) = try await Administration.createUser(
+                name: name, role: role, businessUnits: businessUnit, password: password, actor: actor.resolved, store: database.open())
+            printOut("user \(user.name) (\(user.role.rawValue)) created" + (generated.map { "; password (shown once): \($0)" } ?? ""))
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update", abstract: "Change a user's role and business units (their sessions end).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @Argument(help: "User name.") var name: String
+        @Option(help: "admin, ccoe, bu-owner, auditor or viewer.") var role: Role
+        @Option(help: "For bu-owner: a business unit id; repeatable.") var businessUnit: [String] = []
+
+        func run() async throws {
+            let user = try await Administration.updateUser(name: name, role: role, businessUnits: businessUnit, actor: actor.resolved, store: database.open())
+            printOut("user \(user.name) is now \(user.role.rawValue)" + (user.businessUnits.isEmpty ? "" : " of \(user.businessUnits.joined(separator: ", "))"))
         }
     }
 
@@ -75,9 +84,11 @@ struct UserCommand: AsyncParsableCommand {
     }
 }
 
+extension Role: ExpressibleByArgument {}
+
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "API tokens.", subcommands: [Create.self])
+        commandName: "token", abstract: "API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -85,17 +96,43 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
         @Argument(help: "A name for the token (what uses it).") var name: String
-        @Option(help: "The user it acts as (and whose role and scope it has).") var user: String
+        @Option(help: "The user it acts as (and whose scope it has).") var user: String
+        @Option(help: "A narrower role for the token (default: the user's).") var role: Role?
         @Option(help: "Days until it expires (default 90).") var days = 90
 
         func run() async throws {
             let store = try database.open()
-            guard let owner = try await store.user(named: user) else { throw ValidationError("no user named '\(user)'") }
-            guard (1...730).contains(days) else { throw ValidationError("--days must be between 1 and 730") }
-            let token = Secrets.token()
-            try await store.createAPIToken(
-                name: name, userID: owner.id, tokenHash: Secrets.hash(token), expiresAt: Date().addingTimeInterval(Double(days) * 86_400), actor: actor.resolved)
-            printOut("token \(name) for \(owner.name) (\(owner.role.rawValue)), expires in \(days) days; shown once:\n\(token)")
+            guard let owner = try await store.user(named: user) else { throw StoreError.unknownUser(user) }
+            let (token, secret) = try await Administration.issueToken(name: name, for: owner, role: role, days: days, actor: actor.resolved, store: store)
+            printOut("token \(token.id) \(token.name) for \(owner.name) (\(token.role.rawValue)), expires \(Timestamps.iso8601(token.expiresAt)); shown once:\n\(secret)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List API tokens (never their secrets).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this user's tokens.") var user: String?
+
+        func run() async throws {
+            let tokens = try await database.open().apiTokens(user: user)
+            let table = Table(
+                columns: ["id", "name", "user", "role", "created", "created by", "expires"],
+                rows: tokens.map {
+                    [String($0.id), $0.name, $0.user, $0.role.rawValue, $0.createdAt.map(Timestamps.iso8601) ?? "", $0.createdBy ?? "", Timestamps.iso8601($0.expiresAt)]
+                })
+            printOut(try table.render(.table) { Data() })
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke an API token at once.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @Argument(help: "The token id (see `canopy token list`).") var id: Int64
+
+        func run() async throws {
+            try await database.open().revokeAPIToken(id: id, actor: actor.resolved)
+            printOut("token \(id) revoked")
         }
     }
 }
