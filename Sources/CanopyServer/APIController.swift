@@ -20,6 +20,7 @@ struct APIController {
         group.get("frameworks", use: frameworks)
         group.get("compliance/:framework", use: compliance)
         group.get("audit-log", use: auditLog)
+        addGovernanceRoutes(to: group)
     }
 
     static func json(_ value: some Encodable) throws -> Response {
@@ -150,8 +151,17 @@ struct APIController {
     @Sendable func auditLog(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let user = try context.apiUser()
         guard user.role.canReadAuditLog else { throw APIError.forbidden }
-        let limit = try request.integer("limit", default: 100, range: 1...1_000)
-        return try Self.json(try await store.auditLog(limit: limit))
+        let limit = try request.integer("limit", default: 100, range: 1...100_000)
+        switch request.uri.queryParameters.get("format") ?? "json" {
+        case "json": return try Self.json(try await store.auditLog(limit: limit))
+        case "csv":
+            let entries = try await store.auditLog(limit: limit).reversed()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"canopy-audit-log.csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: AuditCSV.render(Array(entries)))))
+        default: throw APIError.badParameter("format", "'format' is json or csv")
+        }
     }
 }
 

@@ -59,7 +59,13 @@ public struct CanopyRequestContext: RequestContext {
     public var language: Language = .en
     public var setLanguageCookie = false
 
-    public init(source: Source) { coreContext = .init(source: source) }
+    /// The client's address, for the audit log (nil in router tests, which have no socket).
+    public var remoteAddress: String?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
 
     /// The maximum request body the server reads (forms and JSON): larger bodies get 413.
     public var maxUploadSize: Int { 64 * 1024 }
@@ -71,6 +77,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequ
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: LanguageMiddleware())
     router.add(middleware: NotFoundMiddleware())
+    router.add(middleware: AuditAddressMiddleware())
     router.add(middleware: AuthenticationMiddleware(dependencies: dependencies))
     OperationsController(dependencies: dependencies).addRoutes(to: router)
     AuthController(dependencies: dependencies).addRoutes(to: router)
@@ -81,7 +88,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequ
 
 public func buildApplication(_ dependencies: ServerDependencies, logger: Logger = Logger(label: "canopy.server")) -> some ApplicationProtocol {
     let router = buildRouter(dependencies)
-    return Application(
+    return Hummingbird.Application(
         router: router,
         configuration: .init(address: .hostname(dependencies.configuration.host, port: dependencies.configuration.port), serverName: "Canopy"),
         logger: logger)

@@ -52,7 +52,7 @@ struct AuthController {
         let name = form["name"] ?? ""
         let password = form["password"] ?? ""
         let now = Date()
-        let address = HTTPField.Name("X-Forwarded-For").flatMap { request.headers[$0] } ?? "direct"
+        let address = context.remoteAddress ?? "unknown"
         let configuration = dependencies.configuration
         guard let user = try await dependencies.store.user(named: name) else {
             _ = Bcrypt.verify(password, hash: Self.decoyHash)  // the same work whether or not the user exists

@@ -1,5 +1,6 @@
 import CanopyCompliance
 import CanopyModel
+import CanopyPolicy
 import CanopyStore
 import Foundation
 import Hummingbird
@@ -20,15 +21,36 @@ extension ConsoleController {
         var accounts = p.scope.accountList
         if let account = q.get("account"), !account.isEmpty { accounts = p.scope.allows(account) ? [account] : [] }
         let check = q.get("check").flatMap { $0.isEmpty ? nil : [$0] }
-        let items = try await store.findings(FindingQuery(checkIDs: check, accounts: accounts, statuses: statuses, limit: 500))
+        var minimum: Int?
+        if let severity = q.get("severity"), !severity.isEmpty {
+            guard let level = Severity(rawValue: severity)?.ocsfID else { throw p.badRequest("severity: \(severity)") }
+            minimum = level
+        }
+        let application = q.get("application").flatMap { $0.isEmpty || $0 == Self.unassigned ? nil : $0 }
+        var items = try await store.findings(
+            FindingQuery(checkIDs: check, accounts: accounts, statuses: statuses, minimumSeverityID: minimum, application: application))
+        let ownership = try await dependencies.cache.ownership(store)
+        if q.get("application") == Self.unassigned { items = items.filter { $0.application == nil } }
+        if let unit = q.get("unit"), !unit.isEmpty {
+            let accountsByID = Dictionary(try await store.accounts().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            items = items.filter { f in (ownership.businessUnitID(application: f.application, account: accountsByID[f.account]) ?? Self.unassigned) == unit }
+        }
+        let total = items.count
+        items = Array(items.prefix(500))
         var body = "<h1>\(HTML.escape(t("findings.title")))</h1><form method=\"get\" action=\"/findings\" class=\"filters\">"
         body += "<label>\(HTML.escape(t("col.check"))) <input name=\"check\" value=\"\(HTML.escape(q.get("check") ?? ""))\"></label>"
         body += "<label>\(HTML.escape(t("col.account"))) <input name=\"account\" value=\"\(HTML.escape(q.get("account") ?? ""))\"></label>"
+        body += try await ownershipFilters(p, selectedUnit: q.get("unit"), selectedApplication: q.get("application"))
+        body += "<label>\(HTML.escape(t("col.severity"))) <select name=\"severity\"><option value=\"\">\(HTML.escape(t("filter.any")))</option>"
+        for severity in Severity.allCases.reversed() {
+            body += "<option value=\"\(severity.rawValue)\"\(q.get("severity") == severity.rawValue ? " selected" : "")>≥ \(HTML.escape(Layout.severityName(severity.ocsfID, t)))</option>"
+        }
+        body += "</select></label>"
         body += "<label>\(HTML.escape(t("col.status"))) <select name=\"status\"><option value=\"\">\(HTML.escape(t("findings.openAndWaived")))</option>"
         for status in FindingStatus.allCases.map(\.rawValue) + ["all"] {
             body += "<option value=\"\(status)\"\(q.get("status") == status ? " selected" : "")>\(HTML.escape(t("status.\(status)")))</option>"
         }
-        body += "</select></label><button type=\"submit\">\(HTML.escape(t("action.filter")))</button></form><p>\(items.count) \(HTML.escape(t("findings.shown")))</p>"
+        body += "</select></label><button type=\"submit\">\(HTML.escape(t("action.filter")))</button></form><p>\(total) \(HTML.escape(t("findings.shown")))\(total > items.count ? " (\(items.count))" : "")</p>"
         let canTriage = p.user.role.canTriage
         body += HTML.table(
             [t("col.severity"), t("col.check"), t("col.resource"), t("col.account"), t("col.status"), t("col.assignee"), t("col.lastSeen")] + (canTriage ? [t("col.triage")] : []),
@@ -43,7 +65,8 @@ extension ConsoleController {
                         "<form method=\"post\" action=\"/findings/triage\" class=\"triage\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(csrf))\"><input type=\"hidden\" name=\"uid\" value=\"\(HTML.escape(f.uid))\">"
                             + "<select name=\"status\" aria-label=\"\(HTML.escape(t("col.status")))\">" + ["new", "in_progress", "resolved"].map { "<option value=\"\($0)\"\(f.status.rawValue == $0 ? " selected" : "")>\(HTML.escape(t("status.\($0)")))</option>" }.joined() + "</select>"
                             + "<input name=\"assignee\" aria-label=\"\(HTML.escape(t("col.assignee")))\" value=\"\(HTML.escape(f.assignee ?? ""))\" size=\"10\"><input name=\"note\" aria-label=\"\(HTML.escape(t("col.note")))\" value=\"\(HTML.escape(f.note ?? ""))\" size=\"14\">"
-                            + "<button type=\"submit\">\(HTML.escape(t("action.save")))</button></form>")
+                            + "<button type=\"submit\">\(HTML.escape(t("action.save")))</button></form>"
+                            + "<a href=\"/exceptions\(HTML.escape(HTML.query([("check", f.checkID), ("selector", f.resourceUID)])))#request\">\(HTML.escape(t("exceptions.requestOne")))</a>")
                 }
                 return row
             })
@@ -51,16 +74,11 @@ extension ConsoleController {
     }
 
     @Sendable func triage(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        let p = try await page(request, context)
-        let form = try await request.form(context: context)
-        guard let session = context.session, Secrets.equal(form["csrf"] ?? "", session.csrfToken) else {
-            throw PageError(status: .forbidden, titleKey: "error.forbidden", detail: "CSRF", language: p.t.language)
-        }
-        guard p.user.role.canTriage else { throw PageError(status: .forbidden, titleKey: "error.forbidden", detail: p.t("error.role"), language: p.t.language) }
+        let (p, form) = try await formPost(request, context) { $0.canTriage }
         let uid = form["uid"] ?? ""
         // Scope first: a finding outside the user's accounts is "not found".
         guard let finding = try await store.findings(FindingQuery(uids: [uid], accounts: p.scope.accountList, statuses: nil)).first else {
-            throw PageError(status: .notFound, titleKey: "error.notFound", detail: p.t("error.notFoundDetail"), language: p.t.language)
+            throw p.notFound()
         }
         let status = form["status"].flatMap(FindingStatus.init(rawValue:)).flatMap { $0 == .suppressed ? nil : $0 }
         _ = try await store.triage(findingUID: finding.uid, status: status, assignee: form["assignee"], note: form["note"], actor: p.user.name, at: Date())
@@ -138,7 +156,18 @@ extension ConsoleController {
         let p = try await page(request, context)
         let t = p.t
         let scans = try await store.scans(limit: 50).map(p.scope.visible)
-        let body = "<h1>\(HTML.escape(t("scans.title")))</h1>" + HTML.table(
+        let complete = scans.filter { $0.status == .complete }
+        var body = "<h1>\(HTML.escape(t("scans.title")))</h1>"
+        if complete.count >= 2 {
+            func picker(_ name: String, _ label: String, _ selected: Int64) -> String {
+                "<label>\(HTML.escape(t(label))) <select name=\"\(name)\">" + complete.map {
+                    "<option value=\"\($0.id)\"\($0.id == selected ? " selected" : "")>#\($0.id) · \(HTML.escape(Timestamps.iso8601($0.startedAt)))</option>"
+                }.joined() + "</select></label>"
+            }
+            body += "<form method=\"get\" action=\"/scans/diff\" class=\"filters\">" + picker("from", "scans.from", complete[1].id) + picker("to", "scans.to", complete[0].id)
+                + "<button type=\"submit\">\(HTML.escape(t("scans.compare")))</button></form>"
+        }
+        body += HTML.table(
             [t("col.scan"), t("col.started"), t("col.status"), t("col.resources"), t("col.units"), t("col.errors")],
             scans.map { s in
                 [
@@ -155,9 +184,9 @@ extension ConsoleController {
         guard p.user.role.canReadAuditLog else { throw PageError(status: .forbidden, titleKey: "error.forbidden", detail: t("error.role"), language: t.language) }
         let entries = try await store.auditLog(limit: 200)
         let intact = try await store.firstBrokenAuditEntry() == nil
-        let body = "<h1>\(HTML.escape(t("audit.title")))</h1><p>\(HTML.escape(t(intact ? "audit.intact" : "audit.broken")))</p>" + HTML.table(
-            [t("col.id"), t("col.time"), t("col.actor"), t("col.action"), t("col.target"), t("col.details")],
-            entries.map { [String($0.id), HTML.escape(Timestamps.iso8601($0.at)), HTML.escape($0.actor), HTML.escape($0.action), HTML.escape($0.target), HTML.escape($0.details.canonicalJSON())] })
+        let body = "<h1>\(HTML.escape(t("audit.title")))</h1><p>\(HTML.escape(t(intact ? "audit.intact" : "audit.broken"))) · <a href=\"/audit/export.csv\">\(HTML.escape(t("audit.export")))</a></p>" + HTML.table(
+            [t("col.id"), t("col.time"), t("col.actor"), t("col.address"), t("col.action"), t("col.target"), t("col.details")],
+            entries.map { [String($0.id), HTML.escape(Timestamps.iso8601($0.at)), HTML.escape($0.actor), HTML.escape($0.address), HTML.escape($0.action), HTML.escape($0.target), HTML.escape($0.details.canonicalJSON())] })
         return render(p, context, title: t("audit.title"), active: "/audit", path: "/audit", body)
     }
 }

@@ -21,13 +21,50 @@ struct ConsoleController {
         router.get("compliance/:framework", use: framework)
         router.get("compliance/:framework/report", use: report)
         router.get("scans", use: scans)
+        router.get("scans/diff", use: scanDiff)
         router.get("audit", use: audit)
+        router.get("audit/export.csv", use: auditExport)
+        router.get("business-units", use: businessUnits)
+        router.get("business-units/edit", use: editOwnership)
+        router.post("business-units/edit", use: saveOwnership)
+        router.get("business-units/:unit", use: businessUnit)
+        router.get("applications/:application", use: application)
+        router.get("exceptions", use: exceptions)
+        router.post("exceptions", use: requestException)
+        router.post("exceptions/decide", use: decideException)
+        router.get("settings", use: settings)
+        router.post("settings/users", use: createUser)
+        router.post("settings/users/update", use: updateUser)
+        router.post("settings/tokens", use: createToken)
+        router.post("settings/tokens/revoke", use: revokeToken)
     }
 
     struct Page {
         var user: User
         var scope: AccessScope
         var t: Localizer
+        var zh: Bool { t.language == .zhTW }
+
+        func forbidden() -> PageError { PageError(status: .forbidden, titleKey: "error.forbidden", detail: t("error.role"), language: t.language) }
+        func notFound() -> PageError { PageError(status: .notFound, titleKey: "error.notFound", detail: t("error.notFoundDetail"), language: t.language) }
+        func badRequest(_ detail: String) -> PageError { PageError(status: .badRequest, titleKey: "error.badRequest", detail: detail, language: t.language) }
+    }
+
+    /// A state-changing form post: the session's CSRF token must come back with it, and the
+    /// user's role must allow the action.
+    func formPost(_ request: Request, _ context: CanopyRequestContext, allowed: (Role) -> Bool) async throws -> (Page, [String: String]) {
+        let p = try await page(request, context)
+        let form = try await request.form(context: context)
+        guard let session = context.session, Secrets.equal(form["csrf"] ?? "", session.csrfToken) else {
+            throw PageError(status: .forbidden, titleKey: "error.forbidden", detail: "CSRF", language: p.t.language)
+        }
+        guard allowed(p.user.role) else { throw p.forbidden() }
+        return (p, form)
+    }
+
+    /// The hidden field every form carries.
+    static func csrfField(_ context: CanopyRequestContext) -> String {
+        "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(context.session?.csrfToken ?? ""))\">"
     }
 
     func page(_ request: Request, _ context: CanopyRequestContext) async throws -> Page {
@@ -68,11 +105,13 @@ struct ConsoleController {
         }
         body += HTML.table([t("col.check"), t("col.count")], rows)
         body += "</div></section>"
-        let units = try await dependencies.engine.scores(by: .businessUnit, store: store)
-        let visibleUnits = p.user.role == .buOwner ? units.filter { p.user.businessUnits.contains($0.key) } : units
-        body += "<h2>\(HTML.escape(t("overview.businessUnits")))</h2><section class=\"tiles\">"
-        for unit in visibleUnits {
-            body += "<article class=\"tile\"><h3>\(HTML.escape(unit.key))</h3>" + Chart.gauge(unit.passRate, title: "\(unit.key) — \(t("overview.passRate"))") + "</article>"
+        let summary = try await dependencies.cache.ownershipSummary(scope: p.scope, dependencies: dependencies)
+        body += "<h2><a href=\"/business-units\">\(HTML.escape(t("overview.businessUnits")))</a></h2><section class=\"tiles\">"
+        for unit in summary.units {
+            let name = unit.unit.displayName(zh: p.zh)
+            body += "<article class=\"tile\"><h3><a href=\"/business-units/\(HTML.escape(unit.unit.id))\">\(HTML.escape(name))</a></h3>"
+                + Chart.gauge(unit.passRate, title: "\(name) — \(t("overview.passRate"))")
+                + "<p>\(unit.openFindings) \(HTML.escape(t("units.openFindings"))) · \(unit.resources) \(HTML.escape(t("units.resources")))</p></article>"
         }
         body += "</section>"
         let resources = try await dependencies.cache.resources(store).filter { p.scope.allows($0.account) }
@@ -81,39 +120,77 @@ struct ConsoleController {
         return render(p, context, title: t("overview.title"), active: "/", path: "/", body)
     }
 
+    /// Business-unit and application pickers for a filter form ("-": what none claims).
+    func ownershipFilters(_ p: Page, selectedUnit: String?, selectedApplication: String?) async throws -> String {
+        let t = p.t
+        let summary = try await dependencies.cache.ownershipSummary(scope: p.scope, dependencies: dependencies)
+        func options(_ items: [(id: String, name: String)], selected: String?) -> String {
+            "<option value=\"\">\(HTML.escape(t("filter.any")))</option>"
+                + (items + [(id: Self.unassigned, name: t("units.none"))]).map {
+                    "<option value=\"\(HTML.escape($0.id))\"\($0.id == selected ? " selected" : "")>\(HTML.escape($0.name))</option>"
+                }.joined()
+        }
+        return "<label>\(HTML.escape(t("col.businessUnit"))) <select name=\"unit\">"
+            + options(summary.units.map { (id: $0.unit.id, name: $0.unit.displayName(zh: p.zh)) }, selected: selectedUnit) + "</select></label>"
+            + "<label>\(HTML.escape(t("col.application"))) <select name=\"application\">"
+            + options(summary.applications.map { (id: $0.application.id, name: $0.application.displayName(zh: p.zh)) }, selected: selectedApplication)
+            + "</select></label>"
+    }
+
     @Sendable func inventory(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let p = try await page(request, context)
         let t = p.t
         let q = request.uri.queryParameters
-        let type = q.get("type").flatMap { $0.isEmpty ? nil : ($0.contains(".") ? $0 : "aws.\($0)") }
+        func parameter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        let type = parameter("type").map { $0.contains(".") ? $0 : "aws.\($0)" }
         var accounts = p.scope.accountList
-        if let account = q.get("account"), !account.isEmpty {
+        if let account = parameter("account") {
             accounts = p.scope.allows(account) ? [account] : []
         }
         var tags: [String: String?] = [:]
-        if let tag = q.get("tag"), !tag.isEmpty {
+        if let tag = parameter("tag") {
             let pair = tag.split(separator: "=", maxSplits: 1).map(String.init)
             tags[pair[0]] = pair.count > 1 ? pair[1] : nil
         }
-        let region = q.get("region").flatMap { $0.isEmpty ? nil : $0 }
+        let provider = try parameter("provider").map { text in
+            guard let provider = Provider(rawValue: text) else { throw p.badRequest("provider: \(text)") }
+            return provider
+        }
+        let region = parameter("region")
+        let unit = parameter("unit")
+        let application = parameter("application")
         let allowed = accounts.map(Set.init)
-        let resources = Array(
-            try await dependencies.cache.resources(store).lazy.filter { r in
-                (type == nil || r.type == type) && (allowed?.contains(r.account) ?? true) && (region == nil || r.region == region)
-                    && tags.allSatisfy { key, value in value.map { r.tags[key] == $0 } ?? (r.tags[key] != nil) }
-            }.prefix(500))
+        let ownership = try await dependencies.cache.ownership(store)
+        let accountsByID = Dictionary(try await store.accounts().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let matching = try await dependencies.cache.resources(store).lazy.filter { r in
+            (type == nil || r.type == type) && (allowed?.contains(r.account) ?? true) && (region == nil || r.region == region)
+                && (provider == nil || r.provider == provider)
+                && tags.allSatisfy { key, value in value.map { r.tags[key] == $0 } ?? (r.tags[key] != nil) }
+                && (application == nil || (ownership.applicationID(of: r) ?? Self.unassigned) == application)
+                && (unit == nil || (ownership.businessUnitID(of: r, account: accountsByID[r.account]) ?? Self.unassigned) == unit)
+        }
+        let total = matching.count
+        let resources = Array(matching.prefix(500))
         var body = "<h1>\(HTML.escape(t("inventory.title")))</h1><form method=\"get\" action=\"/inventory\" class=\"filters\">"
+        body += "<label>\(HTML.escape(t("col.provider"))) <select name=\"provider\"><option value=\"\">\(HTML.escape(t("filter.any")))</option>"
+        for option in Provider.allCases {
+            body += "<option value=\"\(option.rawValue)\"\(option == provider ? " selected" : "")>\(HTML.escape(t("provider.\(option.rawValue)")))</option>"
+        }
+        body += "</select></label>"
         for (name, label) in [("type", "col.type"), ("account", "col.account"), ("region", "col.region"), ("tag", "col.tag")] {
             body += "<label>\(HTML.escape(t(label))) <input name=\"\(name)\" value=\"\(HTML.escape(q.get(name) ?? ""))\"></label>"
         }
+        body += try await ownershipFilters(p, selectedUnit: unit, selectedApplication: application)
         body += "<button type=\"submit\">\(HTML.escape(t("action.filter")))</button></form>"
-        body += "<p>\(resources.count) \(HTML.escape(t("inventory.shown")))</p>"
+        body += "<p>\(total) \(HTML.escape(t("inventory.shown")))\(total > resources.count ? " (\(resources.count))" : "")</p>"
         body += HTML.table(
-            [t("col.name"), t("col.type"), t("col.account"), t("col.region"), t("col.tags")],
+            [t("col.name"), t("col.type"), t("col.account"), t("col.region"), t("col.application"), t("col.tags")],
             resources.map { r in
-                [
+                let app = ownership.applicationID(of: r)
+                return [
                     "<a href=\"/resource\(HTML.escape(HTML.query([("uid", r.uid)])))\">\(HTML.escape(r.name))</a>", HTML.escape(r.type), HTML.escape(r.account),
-                    HTML.escape(r.region), HTML.escape(r.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
+                    HTML.escape(r.region), app.map { "<a href=\"/applications/\(HTML.escape($0))\">\(HTML.escape(ownership.application($0)?.displayName(zh: p.zh) ?? $0))</a>" } ?? "",
+                    HTML.escape(r.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
                 ]
             })
         return render(p, context, title: t("inventory.title"), active: "/inventory", path: "/inventory", body)

@@ -5,8 +5,9 @@ import Hummingbird
 /// The console's page chrome: navigation, language switch, sign-out form.
 enum Layout {
     static let sections: [(key: String, path: String)] = [
-        ("nav.overview", "/"), ("nav.inventory", "/inventory"), ("nav.findings", "/findings"), ("nav.compliance", "/compliance"),
-        ("nav.scans", "/scans"), ("nav.audit", "/audit"),
+        ("nav.overview", "/"), ("nav.units", "/business-units"), ("nav.inventory", "/inventory"), ("nav.findings", "/findings"),
+        ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
+        ("nav.settings", "/settings"),
     ]
 
     static func page(title: String, body: String, t: Localizer, user: User?, active: String?, path: String, csrf: String? = nil) -> String {

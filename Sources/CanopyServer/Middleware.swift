@@ -44,6 +44,19 @@ struct LanguageMiddleware: RouterMiddleware {
     }
 }
 
+/// Every change a request makes is audited with where it came from: the socket's peer address
+/// (Canopy binds to loopback or sits behind the operator's own proxy; a client-supplied
+/// X-Forwarded-For is not trusted, since anyone can write one).
+struct AuditAddressMiddleware: RouterMiddleware {
+    typealias Context = CanopyRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await AuditContext.$address.withValue(context.remoteAddress ?? "unknown") {
+            try await next(request, context)
+        }
+    }
+}
+
 /// Finds the user: a session cookie (console) or an `Authorization: Bearer` API token. Whether a
 /// route needs one is the route's decision (`requireUser`).
 struct AuthenticationMiddleware: RouterMiddleware {
@@ -106,6 +119,9 @@ struct AccessScope: Sendable {
 
     var accountList: [String]? { accounts.map { Array($0).sorted() } }
 
+    /// Identifies the scope in cache keys.
+    var key: String { accountList?.joined(separator: ",") ?? "*" }
+
     func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
 
     /// A scan as this user may see it: only their accounts in its scope and its errors.
@@ -123,22 +139,31 @@ struct AccessScope: Sendable {
 struct NotFoundMiddleware: RouterMiddleware {
     typealias Context = CanopyRequestContext
 
-    static let apiPaths: Set<String> = ["scans", "resources", "resource", "findings", "frameworks", "audit-log", "openapi.yaml"]
+    /// The API's paths (`*` is one path segment) and the methods each offers, for 405 + Allow.
+    static let apiRoutes: [(pattern: [Substring], methods: String)] = [
+        ("openapi.yaml", "GET"), ("scans", "GET"), ("resources", "GET"), ("resource", "GET"), ("findings", "GET"), ("frameworks", "GET"),
+        ("compliance/*", "GET"), ("audit-log", "GET"), ("business-units", "GET"), ("business-units/*", "GET, PUT, DELETE"),
+        ("applications", "GET"), ("applications/*", "GET, PUT, DELETE"), ("policies", "GET"), ("exceptions", "GET, POST"),
+        ("exceptions/*/decision", "POST"), ("changes", "GET"), ("users", "GET, POST"), ("tokens", "GET, POST"), ("tokens/*", "DELETE"),
+    ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }
 
-    static func isAPIPath(_ path: String) -> Bool {
-        guard path.hasPrefix("/api/v1/") else { return false }
-        let rest = path.dropFirst("/api/v1/".count)
-        return apiPaths.contains(String(rest)) || (rest.hasPrefix("compliance/") && !rest.dropFirst("compliance/".count).contains("/"))
+    /// The methods an API path offers, or nil when it is no API path.
+    static func allowedMethods(_ path: String) -> String? {
+        guard path.hasPrefix("/api/v1/") else { return nil }
+        let parts = path.dropFirst("/api/v1/".count).split(separator: "/", omittingEmptySubsequences: false)
+        return apiRoutes.first { route in
+            route.pattern.count == parts.count && zip(route.pattern, parts).allSatisfy { $0 == "*" ? !$1.isEmpty : $0 == $1 }
+        }?.methods
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            if Self.isAPIPath(request.uri.path), request.method != .get {
-                var response = try APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "only GET is offered here")
+            if let allowed = Self.allowedMethods(request.uri.path), !allowed.contains(request.method.rawValue) {
+                var response = try APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this path offers \(allowed)")
                     .response(from: request, context: context)
-                response.headers[.allow] = "GET"
+                response.headers[.allow] = allowed
                 return response
             }
             if request.uri.path.hasPrefix("/api/") {

@@ -3,20 +3,34 @@ import CanopyModel
 import CanopyStore
 import Foundation
 
-/// What pages read again and again, kept until the data behind it changes: the current inventory
-/// until another scan is recorded, assessments until another evaluation or audited change
-/// (triage, waiver, attestation). Each request pays one cheap version query instead of
-/// re-reading and re-decoding every resource.
+/// What pages read again and again, kept until the data behind it changes. Everything a page
+/// shows follows from three numbers: the last scan (inventory), the last evaluation (findings,
+/// results) and the head of the audit log (every change a person makes — triage, exceptions,
+/// attestations, ownership, users — is audited in the same transaction). Each request pays those
+/// three cheap queries instead of re-reading and re-decoding the estate.
 final class ServerCache: @unchecked Sendable {
+    /// The state of the data a cached value was computed from.
+    struct Version: Hashable, Sendable {
+        var scan: Int64
+        var evaluation: Int64
+        var audit: Int64
+    }
+
     private let lock = NSLock()
     private var inventory: (version: Int64, resources: [Resource])?
-    private var assessments: [String: FrameworkAssessment] = [:]
-    private var assessmentVersion = ""
+    private var memo: [String: any Sendable] = [:]
+    private var memoVersion: Version?
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
         return body()
+    }
+
+    func version(_ store: any CanopyStore) async throws -> Version {
+        Version(
+            scan: try await store.scans(limit: 1).first?.id ?? 0, evaluation: try await store.evaluations(limit: 1).first?.id ?? 0,
+            audit: try await store.auditLog(limit: 1).first?.id ?? 0)
     }
 
     /// The whole current inventory (callers filter by scope and query).
@@ -26,6 +40,21 @@ final class ServerCache: @unchecked Sendable {
         let resources = try await store.resources(ResourceQuery())
         locked { inventory = (version, resources) }
         return resources
+    }
+
+    /// A value computed from the data as of `version`, kept until any of it changes.
+    func value<T: Sendable>(_ key: String, version: Version, compute: () async throws -> T) async throws -> T {
+        let cached: T? = locked {
+            if memoVersion != version {
+                memo = [:]
+                memoVersion = version
+            }
+            return memo[key] as? T
+        }
+        if let cached { return cached }
+        let fresh = try await compute()
+        locked { if memoVersion == version { memo[key] = fresh } }
+        return fresh
     }
 
     func assessment(
@@ -38,29 +67,28 @@ final class ServerCache: @unchecked Sendable {
     func assessments(
         _ frameworks: [String], level: String?, scope: AccessScope, dependencies: ServerDependencies
     ) async throws -> [FrameworkAssessment] {
-        let store = dependencies.store
-        let evaluation = try await store.evaluations(limit: 1).first?.id ?? 0
-        let audit = try await store.auditLog(limit: 1).first?.id ?? 0
-        let version = "\(evaluation)/\(audit)"
-        let scopeKey = scope.accountList?.joined(separator: ",") ?? "*"
+        let version = try await version(dependencies.store)
         var result: [FrameworkAssessment] = []
         for framework in frameworks {
-            let key = "\(framework)|\(level ?? "")|\(scopeKey)"
-            let cached: FrameworkAssessment? = locked {
-                if assessmentVersion != version {
-                    assessments = [:]
-                    assessmentVersion = version
-                }
-                return assessments[key]
-            }
-            if let cached {
-                result.append(cached)
-                continue
-            }
-            let fresh = try await dependencies.engine.assess(framework: framework, level: level, store: store, accounts: scope.accounts)
-            locked { if assessmentVersion == version { assessments[key] = fresh } }
-            result.append(fresh)
+            result.append(
+                try await value("assessment|\(framework)|\(level ?? "")|\(scope.key)", version: version) {
+                    try await dependencies.engine.assess(framework: framework, level: level, store: dependencies.store, accounts: scope.accounts)
+                })
         }
         return result
+    }
+
+    /// Business units and applications with what they own, as `scope` may see them.
+    func ownershipSummary(scope: AccessScope, dependencies: ServerDependencies) async throws -> OwnershipSummary {
+        let store = dependencies.store
+        let version = try await version(store)
+        let inventory = try await resources(store)
+        return try await value("ownership|\(scope.key)", version: version) {
+            try await OwnershipSummary.build(store: store, accounts: scope.accounts, inventory: inventory)
+        }
+    }
+
+    func ownership(_ store: any CanopyStore) async throws -> Ownership {
+        try await value("ownership-definitions", version: try await version(store)) { try await store.ownership() }
     }
 }

@@ -85,7 +85,9 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
             let anonymous = try await client.execute(uri: "/findings", method: .get)
             #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/login?next=/findings")
             let session = try #require(try await signIn(client, name: "user-admin", password: fixture.passwords["user-admin"]!))
-            let pages = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip", "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit", "/resource?uid=\(encode(fixture.inScope))"]
+            let pages = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip", "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit", "/resource?uid=\(encode(fixture.inScope))",
+                "/business-units", "/business-units/generation", "/applications/scada-historian", "/business-units/edit", "/exceptions",
+                "/scans/diff?from=1&to=2", "/settings", "/inventory?unit=generation&application=-&provider=aws", "/findings?unit=corporate&severity=high"]
             for language in Language.allCases {
                 for page in pages {
                     let separator = page.contains("?") ? "&" : "?"
