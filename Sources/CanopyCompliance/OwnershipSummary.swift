@@ -1,4 +1,5 @@
 import CanopyModel
+import CanopyPolicy
 import CanopyStore
 import Foundation
 
@@ -12,8 +13,8 @@ public struct OwnershipSummary: Sendable, Codable {
         public var applications: [String]
         public var resources: Int
         public var openFindings: Int
-        /// Open findings by OCSF severity id.
-        public var openBySeverity: [Int: Int]
+        /// Open findings by severity name (`critical`, `high`…).
+        public var openBySeverity: [String: Int]
         public var passRate: Double?
     }
 
@@ -22,7 +23,7 @@ public struct OwnershipSummary: Sendable, Codable {
         public var accounts: [String]
         public var resources: Int
         public var openFindings: Int
-        public var openBySeverity: [Int: Int]
+        public var openBySeverity: [String: Int]
         public var passRate: Double?
     }
 
@@ -66,12 +67,13 @@ public struct OwnershipSummary: Sendable, Codable {
             }
         }
         let open = try await store.findings(FindingQuery(accounts: scope.map { Array($0) }, statuses: [.new, .inProgress]))
-        var unitFindings: [String: [Int: Int]] = [:]
-        var appFindings: [String: [Int: Int]] = [:]
+        var unitFindings: [String: [String: Int]] = [:]
+        var appFindings: [String: [String: Int]] = [:]
         for finding in open {
-            if let app = finding.application { appFindings[app, default: [:]][finding.severityID, default: 0] += 1 }
+            let severity = Severity(ocsfID: finding.severityID)?.rawValue ?? "unknown"
+            if let app = finding.application { appFindings[app, default: [:]][severity, default: 0] += 1 }
             if let unit = ownership.businessUnitID(application: finding.application, account: accountsByID[finding.account]) {
-                unitFindings[unit, default: [:]][finding.severityID, default: 0] += 1
+                unitFindings[unit, default: [:]][severity, default: 0] += 1
             }
         }
         var unitCounts: [String: (pass: Int, total: Int)] = [:]

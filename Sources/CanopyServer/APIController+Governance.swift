@@ -261,16 +261,18 @@ extension APIController {
             guard let id = Int64(text), id > 0 else { throw APIError.badParameter(name, "'\(name)' is a scan id") }
             return id
         }
+        let (scan, from, to) = (try scanID("scan"), try scanID("from"), try scanID("to"))
+        let latest = try await store.scans(limit: 1).first?.id
         let changes: [ResourceChange]
-        if let from = try scanID("from") {
-            guard let to = try scanID("to") else { throw APIError.badParameter("to", "'to' is required with 'from'") }
+        if let from {
+            // Without `to`: everything since `from`, up to the latest scan.
+            let to = to ?? latest ?? from
             guard try await store.scan(id: from) != nil else { throw APIError.notFound("scan \(from)") }
             guard try await store.scan(id: to) != nil else { throw APIError.notFound("scan \(to)") }
             changes = try await store.diff(from: from, to: to)
         } else {
-            var latest: Int64?
-            if q.get("scan") == nil { latest = try await store.scans(limit: 1).first?.id }
-            guard let id = try scanID("scan") ?? latest else { return try Self.json(Page<ResourceChange>(items: [], nextCursor: nil)) }
+            // `to` alone: what that scan changed against the one before it.
+            guard let id = scan ?? to ?? latest else { return try Self.json(Page<ResourceChange>(items: [], nextCursor: nil)) }
             guard try await store.scan(id: id) != nil else { throw APIError.notFound("scan \(id)") }
             changes = try await store.changes(scanID: id)
         }
@@ -338,6 +340,7 @@ extension APIController {
 
     struct TokenBody: Decodable {
         var name: String
+        /// nil or absent: the caller's own role.
         var role: String?
         var days: Int?
     }
@@ -361,6 +364,8 @@ extension APIController {
             var response = try Self.created(CreatedToken(token: token, secret: secret))
             response.headers[.cacheControl] = "no-store"
             return response
+        } catch AdministrationError.notAllowed(let field, let message) {
+            throw APIError(status: .forbidden, code: "forbidden", message: message, field: field)
         } catch let error as AdministrationError {
             throw APIError.badParameter(error.field, "\(error)")
         }
@@ -372,6 +377,11 @@ extension APIController {
         // Your own tokens, or anyone's for an admin; others' read as absent.
         guard try await store.apiTokens(user: user.role.canManageUsers ? nil : user.name).contains(where: { $0.id == id }) else {
             throw APIError.notFound("token \(id)")
+        }
+        // A client that revokes the token it calls with would lock itself out mid-run: that is
+        // done from the console or with another token.
+        if let current = context.apiTokenHash, try await store.apiTokenID(tokenHash: current) == id {
+            throw APIError(status: .forbidden, code: "forbidden", message: "a token cannot revoke itself; use the console or another token")
         }
         try await store.revokeAPIToken(id: id, actor: user.name)
         return Response(status: .noContent)

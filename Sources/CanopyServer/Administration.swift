@@ -39,7 +39,7 @@ public enum Administration {
             throw AdministrationError.invalid(field: "days", "days must be between 1 and \(maximumTokenDays)")
         }
         if let role, !user.role.canDelegate(to: role) {
-            throw AdministrationError.invalid(field: "role", "a \(user.role.rawValue) cannot issue a token acting as \(role.rawValue)")
+            throw AdministrationError.notAllowed(field: "role", "a \(user.role.rawValue) cannot issue a token acting as \(role.rawValue)")
         }
         let secret = Secrets.token()
         let token = try await store.createAPIToken(
@@ -69,17 +69,20 @@ public enum Administration {
 }
 
 public enum AdministrationError: Error, CustomStringConvertible, Sendable {
+    /// The input is wrong (400).
     case invalid(field: String, String)
+    /// The input is fine but the caller's role does not allow it (403).
+    case notAllowed(field: String, String)
 
     public var field: String {
         switch self {
-        case .invalid(let field, _): field
+        case .invalid(let field, _), .notAllowed(let field, _): field
         }
     }
 
     public var description: String {
         switch self {
-        case .invalid(_, let message): message
+        case .invalid(_, let message), .notAllowed(_, let message): message
         }
     }
 }

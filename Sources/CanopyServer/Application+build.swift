@@ -56,6 +56,8 @@ public struct CanopyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
     public var session: Session?
+    /// The hash of the API token the request came with, when it came with a valid one.
+    public var apiTokenHash: String?
     public var language: Language = .en
     public var setLanguageCookie = false
 

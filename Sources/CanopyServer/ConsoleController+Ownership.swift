@@ -73,7 +73,7 @@ extension ConsoleController {
         body += "<p><a href=\"/findings\(HTML.escape(HTML.query([("unit", id)])))\">\(unit.openFindings) \(HTML.escape(t("units.openFindings")))</a> · "
         body += "<a href=\"/inventory\(HTML.escape(HTML.query([("unit", id)])))\">\(unit.resources) \(HTML.escape(t("units.resources")))</a></p>"
         body += "<section class=\"row\"><div>" + Chart.gauge(unit.passRate, title: "\(name) — \(t("overview.passRate"))") + "</div><div>"
-        let severities = (1...5).reversed().map { (label: Layout.severityName($0, t), value: unit.openBySeverity[$0] ?? 0, colour: Chart.severityColours[$0]) }
+        let severities = (1...5).reversed().map { (label: Layout.severityName($0, t), value: Severity(ocsfID: $0).flatMap { unit.openBySeverity[$0.rawValue] } ?? 0, colour: Chart.severityColours[$0]) }
         body += "<h2>\(HTML.escape(t("overview.openFindings")))</h2>" + Chart.bars(severities, title: "\(name) — \(t("overview.openFindings"))") + "</div></section>"
         // Every framework's score over this unit's accounts (within what the user may see).
         let unitScope = AccessScope(accounts: Set(unit.accounts))

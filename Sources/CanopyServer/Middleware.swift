@@ -73,7 +73,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.user = session.user
         } else if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
             let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-            context.user = try await dependencies.store.apiTokenUser(tokenHash: Secrets.hash(token), at: now)
+            let hash = Secrets.hash(token)
+            context.user = try await dependencies.store.apiTokenUser(tokenHash: hash, at: now)
+            context.apiTokenHash = context.user == nil ? nil : hash
         }
         return try await next(request, context)
     }

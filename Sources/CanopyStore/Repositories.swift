@@ -249,6 +249,8 @@ public protocol UserRepository: Sendable {
     /// Tokens (of one user, or all when nil), never their secret.
     func apiTokens(user: String?) async throws -> [APIToken]
     func revokeAPIToken(id: Int64, actor: String) async throws
+    /// The id of the token with this hash, if any.
+    func apiTokenID(tokenHash: String) async throws -> Int64?
     /// Changes a user's role and units; their sessions end, so the change applies at once.
     func updateUser(name: String, role: Role, businessUnits: [String], actor: String) async throws -> User
 }

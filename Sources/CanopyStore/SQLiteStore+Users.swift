@@ -137,6 +137,10 @@ extension SQLiteStore: UserRepository {
         }
     }
 
+    public func apiTokenID(tokenHash: String) async throws -> Int64? {
+        try await writer.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM api_token WHERE token_hash = ?", arguments: [tokenHash]) }
+    }
+
     public func revokeAPIToken(id: Int64, actor: String) async throws {
         try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT name FROM api_token WHERE id = ?", arguments: [id]) else { throw StoreError.unknownToken(id) }

@@ -279,7 +279,7 @@ extension LiveServerTests {
             let port = try #require(client.port)
             let (status, text) = try runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
             #expect(status == 0, "browser check:\n\(text.suffix(4_000))")
-            #expect(text.contains("16 pages checked, 0 problems"))
+            #expect(text.contains("30 pages checked, 0 problems"))
         }
     }
 }
