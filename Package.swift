@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "CanopyServerTests",
             dependencies: [
-                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance",
+                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

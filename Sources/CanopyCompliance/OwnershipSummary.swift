@@ -37,8 +37,12 @@ public struct OwnershipSummary: Sendable, Codable {
 
     /// - Parameters:
     ///   - accounts: limit to these accounts (a business-unit owner's view); nil for all.
+    ///   - units: list only these units (a business-unit owner's own); nil for all. Applications
+    ///     are listed when they reach the accounts in scope, whichever unit runs them.
     ///   - inventory: the current inventory when the caller has it already.
-    public static func build(store: any CanopyStore, accounts scope: Set<String>? = nil, inventory: [Resource]? = nil) async throws -> OwnershipSummary {
+    public static func build(
+        store: any CanopyStore, accounts scope: Set<String>? = nil, units visibleUnits: Set<String>? = nil, inventory: [Resource]? = nil
+    ) async throws -> OwnershipSummary {
         let ownership = try await store.ownership()
         let allAccounts = try await store.accounts()
         let accountsByID = Dictionary(allAccounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -112,7 +116,7 @@ public struct OwnershipSummary: Sendable, Codable {
         let unitSummaries = definedUnits.compactMap { unit -> Unit? in
             let accounts = ownership.accounts(ofBusinessUnit: unit.id, among: allAccounts).filter { scope?.contains($0) ?? true }
             let apps = applications.filter { $0.businessUnit == unit.id }.map(\.id)
-            if scope != nil, accounts.isEmpty, unitResources[unit.id] == nil { return nil }
+            if let visibleUnits, !visibleUnits.contains(unit.id) { return nil }
             let severities = unitFindings[unit.id] ?? [:]
             return Unit(
                 unit: unit, accounts: accounts, applications: apps, resources: unitResources[unit.id] ?? 0,

@@ -110,19 +110,21 @@ public enum Secrets {
 struct AccessScope: Sendable {
     /// nil: every account.
     let accounts: Set<String>?
+    /// The business units listed as the user's own; nil: every unit.
+    var units: Set<String>? = nil
 
     static func of(_ user: User, store: any CanopyStore) async throws -> AccessScope {
         guard user.role == .buOwner else { return AccessScope(accounts: nil) }
         let units = Set(user.businessUnits)
         let ownership = try await store.ownership()
         let accounts = try await store.accounts().filter { ownership.businessUnitID(of: $0).map(units.contains) ?? false }.map(\.id)
-        return AccessScope(accounts: Set(accounts))
+        return AccessScope(accounts: Set(accounts), units: units)
     }
 
     var accountList: [String]? { accounts.map { Array($0).sorted() } }
 
     /// Identifies the scope in cache keys.
-    var key: String { accountList?.joined(separator: ",") ?? "*" }
+    var key: String { (accountList?.joined(separator: ",") ?? "*") + "|" + (units.map { $0.sorted().joined(separator: ",") } ?? "*") }
 
     func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
 

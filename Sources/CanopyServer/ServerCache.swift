@@ -84,7 +84,7 @@ final class ServerCache: @unchecked Sendable {
         let version = try await version(store)
         let inventory = try await resources(store)
         return try await value("ownership|\(scope.key)", version: version) {
-            try await OwnershipSummary.build(store: store, accounts: scope.accounts, inventory: inventory)
+            try await OwnershipSummary.build(store: store, accounts: scope.accounts, units: scope.units, inventory: inventory)
         }
     }
 

@@ -33,7 +33,7 @@ struct Fixture: Sendable {
                 name: name, passwordHash: Bcrypt.hash(password, cost: 4), role: role,
                 businessUnits: role == .buOwner ? ["generation"] : [], actor: "test")
             let token = Secrets.token()
-            try await store.createAPIToken(name: "t-\(role.rawValue)", userID: user.id, role: nil, tokenHash: Secrets.hash(token), expiresAt: Date().addingTimeInterval(3_600), actor: "test")
+            _ = try await store.createAPIToken(name: "t-\(role.rawValue)", userID: user.id, role: nil, tokenHash: Secrets.hash(token), expiresAt: Date().addingTimeInterval(3_600), actor: "test")
             tokens[role] = token
             passwords[name] = password
         }
