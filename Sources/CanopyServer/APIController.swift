@@ -196,10 +196,15 @@ struct OperationsController {
         for severity in Severity.allCases { text += "canopy_open_findings{severity=\"\(severity.rawValue)\"} \(bySeverity[severity.ocsfID] ?? 0)\n" }
         let counts = try await store.countsByType()
         text += "# HELP canopy_resources Resources in the current inventory.\n# TYPE canopy_resources gauge\ncanopy_resources \(counts.values.reduce(0, +))\n"
-        if let scan = try await store.scans(limit: 1).first, let finished = scan.finishedAt {
+        let scans = try await store.scans(limit: 10_000)
+        if let scan = scans.first, let finished = scan.finishedAt {
             text += "# HELP canopy_last_scan_seconds Duration of the last scan.\n# TYPE canopy_last_scan_seconds gauge\n"
             text += "canopy_last_scan_seconds \(String(format: "%.3f", finished.timeIntervalSince(scan.startedAt)))\n"
         }
+        text += PrometheusText.histogram(
+            name: "canopy_scan_duration_seconds", help: "Durations of the completed scans in the database.",
+            buckets: [10, 30, 60, 120, 300, 600, 1_800, 3_600],
+            values: scans.compactMap { scan in scan.finishedAt.map { $0.timeIntervalSince(scan.startedAt) } })
         text += "# HELP canopy_uptime_seconds Seconds since the server started.\n# TYPE canopy_uptime_seconds counter\n"
         text += "canopy_uptime_seconds \(String(format: "%.0f", Date().timeIntervalSince(dependencies.started)))\n"
         text += dependencies.requests.exposition

@@ -17,11 +17,14 @@ public struct ServerConfiguration: Sendable {
     /// Failed logins in a row before a lockout, and how long it lasts.
     public var loginAttempts: Int
     public var lockout: TimeInterval
+    /// `info` logs every request (the access log); `warning` only problems.
+    public var logLevel: Logger.Level
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12,
-        sessionLifetime: TimeInterval = 8 * 3_600, loginAttempts: Int = 5, lockout: TimeInterval = 15 * 60
+        sessionLifetime: TimeInterval = 8 * 3_600, loginAttempts: Int = 5, lockout: TimeInterval = 15 * 60, logLevel: Logger.Level = .info
     ) {
+        self.logLevel = logLevel
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
@@ -39,6 +42,8 @@ public struct ServerDependencies: Sendable {
     public var configuration: ServerConfiguration
     public var catalogue: Catalogue
     public var started: Date
+    /// Set when the server started on a database without users (see `BootstrapToken`).
+    public var bootstrap: BootstrapToken?
     public let requests = RequestMetrics()
     let cache = ServerCache()
 
@@ -83,13 +88,16 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequ
     router.add(middleware: AuthenticationMiddleware(dependencies: dependencies))
     OperationsController(dependencies: dependencies).addRoutes(to: router)
     AuthController(dependencies: dependencies).addRoutes(to: router)
+    SetupController(dependencies: dependencies).addRoutes(to: router)
     ConsoleController(dependencies: dependencies).addRoutes(to: router)
     APIController(dependencies: dependencies).addRoutes(to: router.group("api/v1"))
     return router
 }
 
-public func buildApplication(_ dependencies: ServerDependencies, logger: Logger = Logger(label: "canopy.server")) -> some ApplicationProtocol {
+public func buildApplication(_ dependencies: ServerDependencies, logger: Logger? = nil) -> some ApplicationProtocol {
     let router = buildRouter(dependencies)
+    var logger = logger ?? Logger(label: "canopy.server")
+    logger.logLevel = dependencies.configuration.logLevel
     return Hummingbird.Application(
         router: router,
         configuration: .init(address: .hostname(dependencies.configuration.host, port: dependencies.configuration.port), serverName: "Canopy"),

@@ -34,7 +34,7 @@ extension ConsoleController {
         }
         body += "</section><h2>\(HTML.escape(t("units.applicationsTitle")))</h2>"
         body += HTML.table(
-            [t("col.application"), t("col.businessUnit"), t("col.tier"), t("col.rtoRpo"), t("col.resources"), t("units.openFindings"), t("overview.passRate")],
+            [t("col.application"), t("col.businessUnit"), t("col.tier"), t("col.rtoRpo"), t("col.resources"), t("col.openFindings"), t("overview.passRate")],
             summary.applications.map { app in
                 let a = app.application
                 return [
@@ -93,7 +93,7 @@ extension ConsoleController {
             accounts.map { [HTML.escape($0.id), HTML.escape($0.name), HTML.escape($0.organizationalUnit ?? "")] })
         let apps = summary.applications.filter { $0.application.businessUnit == id }
         body += "<h2>\(HTML.escape(t("units.applicationsTitle")))</h2>" + HTML.table(
-            [t("col.application"), t("col.tier"), t("col.rtoRpo"), t("col.resources"), t("units.openFindings"), t("overview.passRate")],
+            [t("col.application"), t("col.tier"), t("col.rtoRpo"), t("col.resources"), t("col.openFindings"), t("overview.passRate")],
             apps.map { app in
                 [
                     "<a href=\"/applications/\(HTML.escape(app.application.id))\">\(HTML.escape(app.application.displayName(zh: p.zh)))</a>",

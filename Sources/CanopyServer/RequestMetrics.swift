@@ -28,12 +28,8 @@ public final class RequestMetrics: @unchecked Sendable {
         defer { lock.unlock() }
         var text = "# HELP canopy_http_requests_total HTTP requests by method and status.\n# TYPE canopy_http_requests_total counter\n"
         for (labels, count) in counts.sorted(by: { $0.key < $1.key }) { text += "canopy_http_requests_total{\(labels)} \(count)\n" }
-        text += "# HELP canopy_http_request_duration_seconds Request latency.\n# TYPE canopy_http_request_duration_seconds histogram\n"
-        for (index, bound) in Self.buckets.enumerated() {
-            text += "canopy_http_request_duration_seconds_bucket{le=\"\(bound)\"} \(bucketCounts[index])\n"
-        }
-        text += "canopy_http_request_duration_seconds_bucket{le=\"+Inf\"} \(total)\n"
-        text += "canopy_http_request_duration_seconds_sum \(String(format: "%.6f", sum))\ncanopy_http_request_duration_seconds_count \(total)\n"
+        text += PrometheusText.histogram(
+            name: "canopy_http_request_duration_seconds", help: "Request latency.", buckets: Self.buckets, counts: bucketCounts, total: total, sum: sum)
         return text
     }
 }
@@ -44,13 +40,24 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
+        func done(_ status: Int) {
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            metrics.record(method: request.method.rawValue, status: status, seconds: seconds)
+            // The access log: the path without its query (which may carry ids worth keeping out
+            // of log storage); credentials travel in headers and are never logged.
+            context.logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "path": .string(request.uri.path), "status": .stringConvertible(status),
+                    "ms": .string(String(format: "%.1f", seconds * 1_000)),
+                ])
+        }
         do {
             let response = try await next(request, context)
-            metrics.record(method: request.method.rawValue, status: response.status.code, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            done(response.status.code)
             return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.record(method: request.method.rawValue, status: status, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            done((error as? any HTTPResponseError)?.status.code ?? 500)
             throw error
         }
     }

@@ -19,8 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
     var recordFrom: String?
     @Option(help: "With --record-from: the file to write.") var output = "Sources/CanopyDemo/Resources/demo-estate.json"
     @Flag(help: "Prepare the database and exit instead of serving the console (for scripts).") var noServe = false
-    @Option(help: "Console address.") var host = "127.0.0.1"
-    @Option(help: "Console port.") var port = 8080
+    @OptionGroup var server: ServeOptions
 
     func run() async throws {
         if let recordFrom {
@@ -92,9 +91,10 @@ struct DemoCommand: AsyncParsableCommand {
             _ = try await store.createUser(name: name, passwordHash: Bcrypt.hash(password, cost: 10), role: role, businessUnits: units, actor: "canopy-demo")
             logins.append((name, password, role.rawValue))
         }
-        printOut("\nconsole: http://\(host):\(port)/   demo logins (this run only):")
+        printOut("\nconsole: http://\(server.host):\(server.port)/   demo logins (this run only):")
         for (name, password, role) in logins { printOut("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(password)   (\(role))") }
-        try await ServeCommand.serve(store: store, engine: engine, host: host, port: port, secureCookies: false)
+        server.bootstrapLogging()
+        try await server.serve(store: store, engine: engine)
     }
 }
 

@@ -6,6 +6,7 @@ import CanopyStore
 import Foundation
 import Hummingbird
 import HummingbirdBcrypt
+import Logging
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,21 +14,56 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var compliance: ComplianceOptions
+    @OptionGroup var server: ServeOptions
+
+    func run() async throws {
+        server.bootstrapLogging()
+        try await server.serve(store: try database.open(), engine: try compliance.engine())
+    }
+}
+
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// How the server listens and logs; shared by `serve` and `demo`.
+struct ServeOptions: ParsableArguments {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Flag(help: "Mark cookies Secure (when a TLS proxy fronts Canopy).") var secureCookies = false
+    @Option(help: "text, or json: one JSON object per line on standard error, for log shippers.") var logFormat: LogFormat = .text
+    @Option(help: "trace, debug, info (includes the access log), notice, warning, error or critical.") var logLevel: Logger.Level = .info
 
-    func run() async throws {
-        let store = try database.open()
-        if try await store.users().isEmpty {
-            printErr("no users yet: create the first with `canopy user add NAME --role admin --database \(database.resolvedPath())`")
+    func bootstrapLogging() {
+        let level = logLevel
+        switch logFormat {
+        case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
-        try await Self.serve(store: store, engine: try compliance.engine(), host: host, port: port, secureCookies: secureCookies)
     }
 
-    static func serve(store: SQLiteStore, engine: ComplianceEngine, host: String, port: Int, secureCookies: Bool) async throws {
-        let dependencies = ServerDependencies(
-            store: store, engine: engine, configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies))
+    /// Serves until Ctrl-C. On a database without users it prints a one-time token that
+    /// creates the first administrator at /setup.
+    func serve(store: SQLiteStore, engine: ComplianceEngine) async throws {
+        var dependencies = ServerDependencies(
+            store: store, engine: engine,
+            configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies, logLevel: logLevel))
+        if try await store.users().isEmpty {
+            let (token, secret) = BootstrapToken.make()
+            dependencies.bootstrap = token
+            printOut("""
+                no users yet. Create the first administrator at http://\(host):\(port)/setup with this one-time token:
+                  \(secret)
+                (or stop the server and run `canopy user add NAME --role admin`)
+                """)
+        }
         printOut("Canopy console and API on http://\(host):\(port)/  (API: /api/v1, OpenAPI: /api/v1/openapi.yaml); Ctrl-C stops")
         try await buildApplication(dependencies).runService()
     }

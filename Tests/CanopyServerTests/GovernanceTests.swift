@@ -184,3 +184,38 @@ extension HTTPFields {
         }
     }
 }
+
+extension GovernanceTests {
+    @Test func theOneTimeBootstrapTokenCreatesTheFirstAdministratorOnce() async throws {
+        let store = try SQLiteStore()
+        var dependencies = ServerDependencies(
+            store: store, engine: try ComplianceEngine.load(), configuration: ServerConfiguration(bcryptCost: 4, logLevel: .warning))
+        let (token, secret) = BootstrapToken.make()
+        dependencies.bootstrap = token
+        try await buildApplication(dependencies).test(.router) { client in
+            #expect(try await client.execute(uri: "/setup", method: .get).status == .ok)
+            func setup(_ token: String, _ password: String) async throws -> HTTPResponse.Status {
+                try await client.execute(
+                    uri: "/setup", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "token=\(encode(token))&name=first-admin&password=\(encode(password))")
+                ).status
+            }
+            #expect(try await setup("guessed", "a long enough password") == .badRequest)
+            #expect(try await setup(secret, "short") == .badRequest, "a refused password leaves the token usable")
+            #expect(try await setup(secret, "a long enough password") == .seeOther)
+            #expect(try await setup(secret, "a long enough password") == .notFound, "the token works once")
+            #expect(try await client.execute(uri: "/setup", method: .get).status == .notFound)
+            #expect(try await signIn(client, name: "first-admin", password: "a long enough password") != nil)
+            let log = try await store.auditLog(limit: 10)
+            #expect(log.contains { $0.action == "user.create" && $0.actor == "bootstrap" } && log.contains { $0.action == "setup.refused" })
+        }
+    }
+
+    @Test func metricsHaveTheScanDurationHistogram() async throws {
+        let fixture = try await Fixture.make()
+        try await buildApplication(fixture.dependencies).test(.router) { client in
+            let text = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(text.contains("# TYPE canopy_scan_duration_seconds histogram") && text.contains("canopy_scan_duration_seconds_count 2"))
+        }
+    }
+}

@@ -42,7 +42,7 @@ struct Fixture: Sendable {
         let corporate = try #require(accounts.first { $0.organizationalUnit == "Corporate" }?.id)
         let inScope = try #require(try await store.resources(ResourceQuery(types: ["aws.ec2"], accounts: [generation], limit: 1)).first?.uid)
         let outOfScope = try #require(try await store.resources(ResourceQuery(types: ["aws.ec2"], accounts: [corporate], limit: 1)).first?.uid)
-        let dependencies = ServerDependencies(store: store, engine: engine, configuration: ServerConfiguration(bcryptCost: 4, loginAttempts: 3))
+        let dependencies = ServerDependencies(store: store, engine: engine, configuration: ServerConfiguration(bcryptCost: 4, loginAttempts: 3, logLevel: .warning))
         return Fixture(dependencies: dependencies, tokens: tokens, passwords: passwords, inScope: inScope, outOfScope: outOfScope)
     }
 
