@@ -17,7 +17,8 @@ canopy=.build/release/canopy
 $canopy demo --no-serve --database "$work/demo.db" > /dev/null
 echo "bench password 12345" | $canopy user add bench --role ccoe --password-stdin --database "$work/demo.db" > /dev/null
 token=$($canopy token create bench --user bench --database "$work/demo.db" | tail -1)
-$canopy serve --database "$work/demo.db" --port "$port" > "$work/serve.log" 2>&1 &
+# Without the per-request access log: the figures are the server's, not the terminal's.
+$canopy serve --database "$work/demo.db" --port "$port" --log-level warning > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.2; done
 # Sign in through the form to get a session cookie for the pages.

@@ -86,6 +86,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<CanopyRequ
     router.add(middleware: NotFoundMiddleware())
     router.add(middleware: AuditAddressMiddleware())
     router.add(middleware: AuthenticationMiddleware(dependencies: dependencies))
+    router.add(middleware: ResponseCacheMiddleware(dependencies: dependencies))
     OperationsController(dependencies: dependencies).addRoutes(to: router)
     AuthController(dependencies: dependencies).addRoutes(to: router)
     SetupController(dependencies: dependencies).addRoutes(to: router)

@@ -42,18 +42,35 @@ final class ServerCache: @unchecked Sendable {
         return resources
     }
 
-    /// A value computed from the data as of `version`, kept until any of it changes.
-    func value<T: Sendable>(_ key: String, version: Version, compute: () async throws -> T) async throws -> T {
-        let cached: T? = locked {
+    /// At most this many values are kept for one version (a client varying query strings
+    /// cannot grow the cache without bound).
+    static let capacity = 4_096
+
+    /// The value kept under `key` for `version`, if any.
+    func peek<T: Sendable>(_ key: String, version: Version) -> T? {
+        locked {
             if memoVersion != version {
                 memo = [:]
                 memoVersion = version
             }
             return memo[key] as? T
         }
-        if let cached { return cached }
+    }
+
+    /// Keeps `value` under `key` while the data stays at `version`.
+    func keep<T: Sendable>(_ value: T, _ key: String, version: Version) {
+        locked {
+            guard memoVersion == version else { return }
+            if memo.count >= Self.capacity { memo.removeAll(keepingCapacity: true) }
+            memo[key] = value
+        }
+    }
+
+    /// A value computed from the data as of `version`, kept until any of it changes.
+    func value<T: Sendable>(_ key: String, version: Version, compute: () async throws -> T) async throws -> T {
+        if let cached: T = peek(key, version: version) { return cached }
         let fresh = try await compute()
-        locked { if memoVersion == version { memo[key] = fresh } }
+        keep(fresh, key, version: version)
         return fresh
     }
 
