@@ -41,17 +41,29 @@ struct ResponseCacheMiddleware: RouterMiddleware {
         let version = try await dependencies.cache.version(dependencies.store)
         let key = "response|\(user.id)|\(user.role.rawValue)|\(context.language.rawValue)|\(request.uri.path)?\(request.uri.query ?? "")"
         let cache = dependencies.cache
-        guard let stored: Stored = cache.peek(key, version: version) else {
-            let response = try await next(request, context)
-            // Only complete successful answers are kept; errors and redirects pass through.
-            guard response.status == .ok, let type = response.headers[.contentType] else { return response }
-            let collector = BodyCollector()
-            var headers = response.headers
-            try await response.body.write(collector)
-            cache.keep(Stored(status: response.status, contentType: type, body: collector.buffer, csrf: context.session?.csrfToken), key, version: version)
-            headers[.contentLength] = nil
-            return Response(status: response.status, headers: headers, body: .init(byteBuffer: collector.buffer))
+        var found: Stored? = cache.peek(key, version: version)
+        if found == nil {
+            let flight = "\(key)|\(version.scan)/\(version.evaluation)/\(version.audit)"
+            let (isLeader, value) = await cache.lead(flight)
+            if isLeader {
+                var landed: Stored?
+                defer { cache.land(flight, landed) }
+                let response = try await next(request, context)
+                // Only complete successful answers are kept; errors and redirects pass through.
+                guard response.status == .ok, let type = response.headers[.contentType] else { return response }
+                let collector = BodyCollector()
+                var headers = response.headers
+                try await response.body.write(collector)
+                let kept = Stored(status: response.status, contentType: type, body: collector.buffer, csrf: context.session?.csrfToken)
+                cache.keep(kept, key, version: version)
+                landed = kept
+                headers[.contentLength] = nil
+                return Response(status: response.status, headers: headers, body: .init(byteBuffer: collector.buffer))
+            }
+            found = value as? Stored
         }
+        // The leader's answer was not kept (an error, a redirect): render this one as usual.
+        guard let stored = found else { return try await next(request, context) }
         var body = stored.body
         if let rendered = stored.csrf, let current = context.session?.csrfToken, rendered != current {
             body = ByteBuffer(string: String(buffer: body).replacingOccurrences(of: rendered, with: current))

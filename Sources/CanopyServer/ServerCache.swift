@@ -20,6 +20,8 @@ final class ServerCache: @unchecked Sendable {
     private var inventory: (version: Int64, resources: [Resource])?
     private var memo: [String: any Sendable] = [:]
     private var memoVersion: Version?
+    /// Requests waiting for a value another request is computing (see `lead`).
+    private var waiting: [String: [CheckedContinuation<(any Sendable)?, Never>]] = [:]
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
@@ -72,6 +74,33 @@ final class ServerCache: @unchecked Sendable {
         let fresh = try await compute()
         keep(fresh, key, version: version)
         return fresh
+    }
+
+    /// Single flight: the first request to miss `key` computes it (`isLeader`), the others wait
+    /// for what it `land`s instead of all rendering the same page at once when the cache is
+    /// cold or just flushed (64 concurrent misses would each pay the full cost).
+    func lead(_ key: String) async -> (isLeader: Bool, value: (any Sendable)?) {
+        let leader: Bool = locked {
+            guard waiting[key] == nil else { return false }
+            waiting[key] = []
+            return true
+        }
+        if leader { return (true, nil) }
+        let value: (any Sendable)? = await withCheckedContinuation { continuation in
+            let landed: Bool = locked {
+                guard waiting[key] != nil else { return true }
+                waiting[key]!.append(continuation)
+                return false
+            }
+            if landed { continuation.resume(returning: nil) }
+        }
+        return (false, value)
+    }
+
+    /// Ends a flight: the waiters get `value` (nil: compute it yourselves).
+    func land(_ key: String, _ value: (any Sendable)?) {
+        let waiters = locked { waiting.removeValue(forKey: key) ?? [] }
+        for waiter in waiters { waiter.resume(returning: value) }
     }
 
     func assessment(

@@ -219,3 +219,31 @@ extension GovernanceTests {
         }
     }
 }
+
+extension GovernanceTests {
+    /// Cached pages follow the data: a change anyone makes (audited) shows on the next request,
+    /// concurrent first requests share one rendering, and another session of the same user gets
+    /// its own CSRF token in the forms.
+    @Test func cachedPagesFollowChangesAndCarryEachSessionsToken() async throws {
+        let fixture = try await Fixture.make()
+        let store = fixture.dependencies.store
+        try await buildApplication(fixture.dependencies).test(.router) { client in
+            let first = try #require(try await signIn(client, name: "user-ccoe", password: fixture.passwords["user-ccoe"]!))
+            let second = try #require(try await signIn(client, name: "user-ccoe", password: fixture.passwords["user-ccoe"]!))
+            let pages = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<16 { group.addTask { try await client.execute(uri: "/findings", method: .get, headers: [.cookie: "canopy_session=\(first)"]).text } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(pages).count == 1 && pages[0].contains("<h1>"))
+            let finding = try #require(try await store.findings(FindingQuery(statuses: [.new])).first)
+            #expect(!pages[0].contains("ticket-4711"))
+            _ = try await store.triage(findingUID: finding.uid, status: .inProgress, assignee: "ticket-4711", note: nil, actor: "someone", at: Date())
+            let after = try await client.execute(uri: "/findings", method: .get, headers: [.cookie: "canopy_session=\(first)"]).text
+            #expect(after.contains("ticket-4711"), "the triage shows at once")
+            let other = try await client.execute(uri: "/findings", method: .get, headers: [.cookie: "canopy_session=\(second)"]).text
+            let tokens = Set(other.matches(of: /name="csrf" value="([^"]+)"/).map { String($0.1) })
+            let firstTokens = Set(after.matches(of: /name="csrf" value="([^"]+)"/).map { String($0.1) })
+            #expect(tokens.count == 1 && firstTokens.count == 1 && tokens != firstTokens, "each session's forms carry its own token")
+        }
+    }
+}
