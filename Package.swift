@@ -65,13 +65,13 @@ let package = Package(
         ),
         .target(
             name: "CanopyRemediation",
-            dependencies: ["CanopyModel", "CanopyPolicy", "CanopyStore", "CanopyAWS"],
+            dependencies: ["CanopyModel", "CanopyPolicy", "CanopyStore", "CanopyAWS", "CanopyCompliance"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CanopyServer",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance",
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "CanopyServerTests",
             dependencies: [
-                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy",
+                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -17,6 +17,8 @@ public struct ComplianceEngine: Sendable {
     public let checks: [Check]
     /// check id → `framework:requirement` pairs that use it.
     public let requirementsByCheck: [String: [String]]
+    /// Told of findings each evaluation opens and of exception decisions (webhooks).
+    public var notifier: (any Notifier)?
 
     public init(packs: [Pack], frameworks: [Framework]) {
         self.packs = packs
@@ -83,6 +85,7 @@ public struct ComplianceEngine: Sendable {
         var opened = 0
         var resolved = 0
         var reopened = 0
+        var openedFindings: [Finding] = []
 
         for outcome in outcomes {
             let check = outcome.check
@@ -102,6 +105,7 @@ public struct ComplianceEngine: Sendable {
                         known.reopenCount += 1
                         known.resolvedAt = nil
                         reopened += 1
+                        if waiver == nil { openedFindings.append(known) }
                     } else if known.status == .suppressed, known.waiverID != nil, waiver == nil {
                         known.status = .new  // its waiver expired or was revoked
                     }
@@ -114,6 +118,7 @@ public struct ComplianceEngine: Sendable {
                         lastSeen: now, lastScanID: scanID, resourceVersion: nil, policyHash: check.policyHash,
                         requirements: [])
                     opened += 1
+                    if waiver == nil { openedFindings.append(finding) }
                 }
                 finding.title = check.title
                 finding.severityID = check.severity.ocsfID
@@ -148,10 +153,12 @@ public struct ComplianceEngine: Sendable {
         let rows = results.map { key, counts in
             CheckResult(checkID: key.check, account: key.account, application: key.application, passed: counts.passed, failed: counts.failed, waived: counts.waived)
         }
-        return try await store.record(
+        let evaluation = try await store.record(
             EvaluationRecord(
                 scanID: scanID, evaluatedAt: now, checks: checks.count, findings: changed, results: rows, opened: opened,
                 resolved: resolved, reopened: reopened))
+        if let notifier, !openedFindings.isEmpty { await notifier.findingsOpened(openedFindings) }
+        return evaluation
     }
 
     struct ResultKey: Hashable {

@@ -33,6 +33,7 @@ public enum ExceptionWorkflow {
                 state: approveAs == nil ? .requested : .approved, createdAt: now, expiresAt: now.addingTimeInterval(Double(days) * 86_400)),
             actor: approveAs ?? requester)
         if waiver.state == .approved { try await engine.refresh(store: store) }
+        await engine.notifier?.exceptionChanged(waiver.state == .approved ? .exceptionDecided : .exceptionRequested, waiver)
         return waiver
     }
 
@@ -58,6 +59,7 @@ public enum ExceptionWorkflow {
         }
         let saved = try await store.save(waiver, actor: actor)
         if decision != .reject { try await engine.refresh(store: store) }
+        await engine.notifier?.exceptionChanged(.exceptionDecided, saved)
         return saved
     }
 }

@@ -20,6 +20,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     public var canManageUsers: Bool { self == .admin }
     /// Defining business units and applications is the CCoE's job.
     public var canManageOwnership: Bool { self == .admin || self == .ccoe }
+    /// Where Canopy sends its events is the CCoE's call too.
+    public var canManageWebhooks: Bool { self == .admin || self == .ccoe }
 
     /// Whether someone with this role may issue an API token acting with `other`: only ever a
     /// role that sees and does no more (a CCoE engineer can hand a SIEM a viewer token; a

@@ -126,13 +126,8 @@ public struct Remediator: Sendable {
         }
         if case .webhook(let url) = action {
             let body: JSONValue = ["policy": .string(policy.name), "resource": p, "uid": .string(resource.uid), "account": .string(resource.account), "region": .string(region)]
-            let response = try await transport.send(
-                AWSHTTPRequest(
-                    method: "POST", endpoint: URL(string: "\(url.scheme!)://\(url.host!)\(url.port.map { ":\($0)" } ?? "")")!,
-                    encodedPath: url.path.isEmpty ? "/" : url.path, headers: [("Content-Type", "application/json")],
-                    body: Data(body.canonicalJSON().utf8)),
-                timeout: .seconds(10))
-            guard (200..<300).contains(response.status) else { throw RemediationError.webhook(response.status) }
+            let status = try await WebhookPost.send(body, to: url, transport: transport)
+            guard (200..<300).contains(status) else { throw RemediationError.webhook(status) }
             return
         }
         let aws = try await client(resource.account)

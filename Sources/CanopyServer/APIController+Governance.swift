@@ -1,6 +1,7 @@
 import CanopyCompliance
 import CanopyModel
 import CanopyPolicy
+import CanopyRemediation
 import CanopyStore
 import Foundation
 import HTTPTypes
@@ -27,6 +28,9 @@ extension APIController {
         group.get("tokens", use: tokens)
         group.post("tokens", use: createToken)
         group.delete("tokens/:id", use: revokeToken)
+        group.get("webhooks", use: webhooks)
+        group.post("webhooks", use: createWebhook)
+        group.delete("webhooks/:id", use: deleteWebhook)
     }
 
     /// The caller of a state-changing call. With a session cookie (the console's own scripts)
@@ -384,6 +388,53 @@ extension APIController {
             throw APIError(status: .forbidden, code: "forbidden", message: "a token cannot revoke itself; use the console or another token")
         }
         try await store.revokeAPIToken(id: id, actor: user.name)
+        return Response(status: .noContent)
+    }
+}
+
+extension APIController {
+    @Sendable func webhooks(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        guard try context.apiUser().role.canManageWebhooks else { throw APIError.forbidden }
+        return try Self.json(try await store.webhooks())
+    }
+
+    struct WebhookBody: Decodable {
+        var name: String
+        var url: String
+        var events: [String]
+        var minimumSeverity: String?
+    }
+
+    @Sendable func createWebhook(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canManageWebhooks }
+        let b = try await body(WebhookBody.self, request, context)
+        let events = try b.events.map { text in
+            guard let event = WebhookEvent(rawValue: text) else {
+                throw APIError.badParameter("events", "events are \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return event
+        }
+        var minimum = 4
+        if let text = b.minimumSeverity {
+            guard let severity = Severity(rawValue: text) else {
+                throw APIError.badParameter("minimumSeverity", "'minimumSeverity' is one of informational, low, medium, high, critical")
+            }
+            minimum = severity.ocsfID
+        }
+        guard let dispatcher = dependencies.webhooks else { throw APIError(status: .serviceUnavailable, code: "unavailable", message: "webhook delivery is not configured") }
+        do {
+            return try Self.created(try await dispatcher.create(name: b.name, url: b.url, events: events, minimumSeverityID: minimum, actor: user.name))
+        } catch WebhookError.noEvents {
+            throw APIError.badParameter("events", "choose at least one event")
+        } catch let error as WebhookError {
+            throw APIError.badParameter(b.name.trimmingCharacters(in: .whitespaces).isEmpty ? "name" : "url", "\(error)")
+        }
+    }
+
+    @Sendable func deleteWebhook(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canManageWebhooks }
+        guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw APIError.badParameter("id", "the id is a whole number") }
+        do { try await store.deleteWebhook(id: id, actor: user.name) } catch StoreError.unknownWebhook { throw APIError.notFound("webhook \(id)") }
         return Response(status: .noContent)
     }
 }

@@ -1,5 +1,6 @@
 import CanopyCompliance
 import CanopyModel
+import CanopyRemediation
 import CanopyStore
 import Foundation
 import Hummingbird
@@ -44,6 +45,10 @@ public struct ServerDependencies: Sendable {
     public var started: Date
     /// Set when the server started on a database without users (see `BootstrapToken`).
     public var bootstrap: BootstrapToken?
+    /// Webhook delivery; the engine tells it what evaluations open and exceptions decide.
+    public var webhooks: WebhookDispatcher? {
+        didSet { engine.notifier = webhooks }
+    }
     public let requests = RequestMetrics()
     let cache = ServerCache()
 

@@ -1,5 +1,6 @@
 import CanopyCompliance
 import CanopyModel
+import CanopyRemediation
 import CanopyStore
 import Foundation
 import Hummingbird
@@ -168,11 +169,77 @@ extension ConsoleController {
         body += "<label>\(HTML.escape(t("col.role"))) <select name=\"role\">\(roleOptions(selected: p.user.role) { p.user.role.canDelegate(to: $0) })</select></label>"
         body += "<label>\(HTML.escape(t("exceptions.days"))) <input name=\"days\" type=\"number\" min=\"1\" max=\"\(Administration.maximumTokenDays)\" value=\"90\"></label>"
         body += "<button type=\"submit\">\(HTML.escape(t("settings.create")))</button></form>"
-        body += "<h2>\(HTML.escape(t("settings.webhooks")))</h2><p>\(HTML.escape(t("settings.webhooksHelp")))</p>"
+        body += try await webhookSection(p, context)
         var response = render(p, context, title: t("settings.title"), active: "/settings", path: "/settings", body)
         if error != nil { response.status = .badRequest }
         if notice != nil { response.headers[.cacheControl] = "no-store" }
         return response
+    }
+
+    /// Webhooks: admin and CCoE see and manage them; their addresses never come back, only hosts.
+    func webhookSection(_ p: Page, _ context: CanopyRequestContext) async throws -> String {
+        let t = p.t
+        guard p.user.role.canManageWebhooks else { return "" }
+        var body = "<h2>\(HTML.escape(t("settings.webhooks")))</h2><p>\(HTML.escape(t("settings.webhooksHelp")))</p>"
+        let webhooks = try await store.webhooks()
+        body += HTML.table(
+            [t("col.id"), t("col.name"), t("col.host"), t("col.events"), t("col.severity"), t("col.created"), ""],
+            webhooks.map { w in
+                [
+                    String(w.id), HTML.escape(w.name), "<code>\(HTML.escape(w.host))</code>",
+                    HTML.escape(w.events.map { t("event.\($0.rawValue)") }.joined(separator: ", ")), "≥ " + HTML.escape(Layout.severityName(w.minimumSeverityID, t)),
+                    HTML.escape("\(Timestamps.iso8601(w.createdAt)) · \(w.createdBy)"),
+                    ["test", "delete"].map { action in
+                        "<form method=\"post\" action=\"/settings/webhooks/\(action)\" class=\"inline\">" + Self.csrfField(context)
+                            + "<input type=\"hidden\" name=\"id\" value=\"\(w.id)\"><button type=\"submit\">\(HTML.escape(t("settings.webhook.\(action)")))</button></form>"
+                    }.joined(separator: " "),
+                ]
+            })
+        body += "<h3>\(HTML.escape(t("settings.newWebhook")))</h3><form method=\"post\" action=\"/settings/webhooks\" class=\"filters\">" + Self.csrfField(context)
+        body += "<label>\(HTML.escape(t("col.name"))) <input name=\"name\" required maxlength=\"100\"></label>"
+        body += "<label>URL <input name=\"url\" type=\"url\" required placeholder=\"https://hooks.example.com/…\" autocomplete=\"off\"></label>"
+        for event in WebhookEvent.allCases {
+            body += "<label><input type=\"checkbox\" name=\"event.\(event.rawValue)\" value=\"on\" checked> \(HTML.escape(t("event.\(event.rawValue)")))</label>"
+        }
+        body += "<label>\(HTML.escape(t("col.severity"))) <select name=\"severity\">"
+        for id in (1...5).reversed() {
+            body += "<option value=\"\(id)\"\(id == 4 ? " selected" : "")>≥ \(HTML.escape(Layout.severityName(id, t)))</option>"
+        }
+        body += "</select></label><button type=\"submit\">\(HTML.escape(t("settings.create")))</button></form>"
+        return body
+    }
+
+    @Sendable func createWebhook(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let (p, form) = try await formPost(request, context) { $0.canManageWebhooks }
+        guard let dispatcher = dependencies.webhooks else { return try await settingsPage(p, context, notice: nil, error: p.t("settings.webhooksOff")) }
+        let events = WebhookEvent.allCases.filter { form["event.\($0.rawValue)"] == "on" }
+        do {
+            _ = try await dispatcher.create(
+                name: form["name"] ?? "", url: form["url"] ?? "", events: events, minimumSeverityID: Int(form["severity"] ?? "") ?? 4, actor: p.user.name)
+        } catch let error as WebhookError {
+            return try await settingsPage(p, context, notice: nil, error: "\(error)")
+        }
+        return Layout.redirect("/settings")
+    }
+
+    @Sendable func testWebhook(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let (p, form) = try await formPost(request, context) { $0.canManageWebhooks }
+        guard let id = Int64(form["id"] ?? ""), let dispatcher = dependencies.webhooks else { throw p.badRequest("id") }
+        do {
+            let status = try await dispatcher.test(id: id, actor: p.user.name)
+            return try await settingsPage(p, context, notice: "\(p.t("settings.webhook.sent")) HTTP \(status)", error: nil)
+        } catch StoreError.unknownWebhook {
+            throw p.notFound()
+        } catch {
+            return try await settingsPage(p, context, notice: nil, error: "\(p.t("settings.webhook.failed")) \(error)")
+        }
+    }
+
+    @Sendable func deleteWebhook(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let (p, form) = try await formPost(request, context) { $0.canManageWebhooks }
+        guard let id = Int64(form["id"] ?? "") else { throw p.badRequest("id") }
+        do { try await store.deleteWebhook(id: id, actor: p.user.name) } catch StoreError.unknownWebhook { throw p.notFound() }
+        return Layout.redirect("/settings")
     }
 
     static func units(_ text: String?) -> [String] {

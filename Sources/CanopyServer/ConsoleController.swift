@@ -37,6 +37,9 @@ struct ConsoleController {
         router.post("settings/users/update", use: updateUser)
         router.post("settings/tokens", use: createToken)
         router.post("settings/tokens/revoke", use: revokeToken)
+        router.post("settings/webhooks", use: createWebhook)
+        router.post("settings/webhooks/test", use: testWebhook)
+        router.post("settings/webhooks/delete", use: deleteWebhook)
     }
 
     struct Page {

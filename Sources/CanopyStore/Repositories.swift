@@ -95,7 +95,7 @@ public protocol MetricRepository: Sendable {
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
-    & AuditRepository & UserRepository & OwnershipRepository
+    & AuditRepository & UserRepository & OwnershipRepository & WebhookRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -109,6 +109,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case unknownOwnership(String, String)
     case unknownUser(String)
     case unknownToken(Int64)
+    case unknownWebhook(Int64)
 
     public var description: String {
         switch self {
@@ -124,6 +125,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .unknownOwnership(let kind, let id): "no \(kind) with id '\(id)' (see `canopy org list`)"
         case .unknownUser(let name): "no user named '\(name)' (see `canopy user list`)"
         case .unknownToken(let id): "no API token with id \(id) (see `canopy token list`)"
+        case .unknownWebhook(let id): "no webhook with id \(id)"
         }
     }
 }
@@ -211,6 +213,16 @@ public protocol OwnershipRepository: Sendable {
     @discardableResult func save(_ application: Application, actor: String) async throws -> Bool
     @discardableResult func deleteBusinessUnit(id: String, actor: String) async throws -> Bool
     @discardableResult func deleteApplication(id: String, actor: String) async throws -> Bool
+}
+
+/// Webhook destinations. The address arrives sealed (`SecretBox`) and leaves sealed; the
+/// store never sees it in plain text.
+public protocol WebhookRepository: Sendable {
+    func createWebhook(name: String, host: String, events: [WebhookEvent], minimumSeverityID: Int, sealedURL: String, actor: String) async throws -> Webhook
+    func webhooks() async throws -> [Webhook]
+    /// Every webhook with its sealed address, for delivery.
+    func webhookTargets() async throws -> [(webhook: Webhook, sealedURL: String)]
+    func deleteWebhook(id: Int64, actor: String) async throws
 }
 
 /// Where the change being made comes from, for the audit log: the server sets the client's

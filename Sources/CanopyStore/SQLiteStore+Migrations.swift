@@ -252,6 +252,22 @@ extension SQLiteStore {
                     ALTER TABLE api_token ADD COLUMN role TEXT;
                     """)
         }
+        migrator.registerMigration("0005-webhooks") { db in
+            try db.execute(
+                sql: """
+                    -- The address is sealed (AES-GCM, key outside the database); only its host is plain.
+                    CREATE TABLE webhook (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        host TEXT NOT NULL,
+                        events TEXT NOT NULL,
+                        minimum_severity INTEGER NOT NULL,
+                        sealed_url TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -66,3 +66,11 @@ enum Main {
         }
     }
 }
+
+extension DatabaseOptions {
+    /// The key that seals secrets kept in the database (webhook addresses): `CANOPY_SECRET_KEY`,
+    /// else a key file beside the database (`canopy.db.key`, created owner-only on first use).
+    func secretBox(default fallback: String = "canopy.db") throws -> SecretBox {
+        try SecretBox.load(keyFile: resolvedPath(default: fallback) + ".key")
+    }
+}

@@ -1,7 +1,9 @@
 import ArgumentParser
+import CanopyAWS
 import CanopyCompliance
 import CanopyModel
 import CanopyPolicy
+import CanopyRemediation
 import CanopyStore
 import Foundation
 
@@ -13,6 +15,23 @@ struct ComplianceOptions: ParsableArguments {
     func engine() throws -> ComplianceEngine {
         do { return try ComplianceEngine.load(packsDirectory: packs, frameworksDirectory: frameworks) } catch let error as PolicyError {
             throw ValidationError("\(error)")
+        }
+    }
+
+    /// Runs `body` with the engine telling the configured webhooks (if any) what it opens and
+    /// decides; the HTTP client lives only as long as the command.
+    func withEngine<T>(store: SQLiteStore, database: DatabaseOptions, _ body: (ComplianceEngine) async throws -> T) async throws -> T {
+        var engine = try engine()
+        guard try await !store.webhooks().isEmpty else { return try await body(engine) }
+        let transport = AsyncHTTPClientTransport()
+        engine.notifier = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
+        do {
+            let result = try await body(engine)
+            try await transport.shutdown()
+            return result
+        } catch {
+            try? await transport.shutdown()
+            throw error
         }
     }
 }
@@ -37,10 +56,11 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try database.open()
-        let engine = try compliance.engine()
-        let evaluation = try await engine.evaluateLatest(store: store)
-        printOut(ComplianceText.evaluationLine(evaluation))
-        printOut(try await ComplianceText.summary(engine: engine, store: store))
+        try await compliance.withEngine(store: store, database: database) { engine in
+            let evaluation = try await engine.evaluateLatest(store: store)
+            printOut(ComplianceText.evaluationLine(evaluation))
+            printOut(try await ComplianceText.summary(engine: engine, store: store))
+        }
     }
 }
 
@@ -253,9 +273,12 @@ struct ExceptionsCommand: AsyncParsableCommand {
         @Option(help: "Grant it now, as this approver.") var approveAs: String?
 
         func run() async throws {
-            let waiver = try await ExceptionWorkflow.request(
-                check: check, selector: selector, reason: reason, days: days, requester: actor.resolved, approveAs: approveAs,
-                engine: compliance.engine(), store: database.open())
+            let store = try database.open()
+            let waiver = try await compliance.withEngine(store: store, database: database) { engine in
+                try await ExceptionWorkflow.request(
+                    check: check, selector: selector, reason: reason, days: days, requester: actor.resolved, approveAs: approveAs, engine: engine,
+                    store: store)
+            }
             printOut("exception \(waiver.id) \(waiver.state.rawValue) for \(check) on \(selector) until \(Timestamps.iso8601(waiver.expiresAt))")
             if waiver.state == .requested { printOut("an approver decides it with `canopy exceptions decide \(waiver.id) approve`") }
         }
@@ -272,7 +295,10 @@ struct ExceptionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let decision = ExceptionWorkflow.Decision(rawValue: decision) else { throw ValidationError("decision is approve, reject or revoke") }
-            let saved = try await ExceptionWorkflow.decide(id: id, decision, actor: actor.resolved, engine: compliance.engine(), store: database.open())
+            let store = try database.open()
+            let saved = try await compliance.withEngine(store: store, database: database) { engine in
+                try await ExceptionWorkflow.decide(id: id, decision, actor: actor.resolved, engine: engine, store: store)
+            }
             printOut("exception \(saved.id) \(saved.state.rawValue)")
         }
     }

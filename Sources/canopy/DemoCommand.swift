@@ -94,7 +94,7 @@ struct DemoCommand: AsyncParsableCommand {
         printOut("\nconsole: http://\(server.host):\(server.port)/   demo logins (this run only):")
         for (name, password, role) in logins { printOut("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(password)   (\(role))") }
         server.bootstrapLogging()
-        try await server.serve(store: store, engine: engine)
+        try await server.serve(store: store, engine: engine, box: try SecretBox.load(keyFile: database + ".key"))
     }
 }
 

@@ -30,7 +30,8 @@ struct OrgCommand: AsyncParsableCommand {
                 return
             }
             printOut("imported \(ownership.businessUnits.count) business units and \(ownership.applications.count) applications")
-            if !noEvaluate, let evaluation = try await compliance.engine().refresh(store: store) {
+            guard !noEvaluate else { return }
+            if let evaluation = try await compliance.withEngine(store: store, database: database, { try await $0.refresh(store: store) }) {
                 printOut("re-evaluated scan \(evaluation.scanID.map(String.init) ?? "-") so findings carry the new attribution (evaluation \(evaluation.id))")
             }
         }

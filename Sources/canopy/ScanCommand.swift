@@ -3,6 +3,7 @@ import CanopyAWS
 import CanopyCompliance
 import CanopyInventory
 import CanopyModel
+import CanopyRemediation
 import CanopyStore
 import Foundation
 import Logging
@@ -47,9 +48,12 @@ struct ScanCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         // Packs and frameworks are read before any AWS call, so a broken pack costs no scan.
-        let engine = noEvaluate ? nil : try compliance.engine()
+        var engine = noEvaluate ? nil : try compliance.engine()
         let store = try database.open()
         let transport = AsyncHTTPClientTransport(maximumConnectionsPerHost: max(32, concurrency * 4))
+        if engine != nil, try await !store.webhooks().isEmpty {
+            engine?.notifier = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
+        }
         do {
             try await scan(store: store, transport: transport, environment: environment, engine: engine)
         } catch {

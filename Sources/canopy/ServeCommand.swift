@@ -1,5 +1,7 @@
 import ArgumentParser
+import CanopyAWS
 import CanopyCompliance
+import CanopyRemediation
 import CanopyModel
 import CanopyServer
 import CanopyStore
@@ -18,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         server.bootstrapLogging()
-        try await server.serve(store: try database.open(), engine: try compliance.engine())
+        try await server.serve(store: try database.open(), engine: try compliance.engine(), box: try database.secretBox())
     }
 }
 
@@ -51,10 +53,12 @@ struct ServeOptions: ParsableArguments {
 
     /// Serves until Ctrl-C. On a database without users it prints a one-time token that
     /// creates the first administrator at /setup.
-    func serve(store: SQLiteStore, engine: ComplianceEngine) async throws {
+    func serve(store: SQLiteStore, engine: ComplianceEngine, box: SecretBox) async throws {
         var dependencies = ServerDependencies(
             store: store, engine: engine,
             configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies, logLevel: logLevel))
+        let transport = AsyncHTTPClientTransport()
+        dependencies.webhooks = WebhookDispatcher(store: store, box: box, transport: transport, consoleURL: "http://\(host):\(port)/")
         if try await store.users().isEmpty {
             let (token, secret) = BootstrapToken.make()
             dependencies.bootstrap = token
@@ -65,7 +69,13 @@ struct ServeOptions: ParsableArguments {
                 """)
         }
         printOut("Canopy console and API on http://\(host):\(port)/  (API: /api/v1, OpenAPI: /api/v1/openapi.yaml); Ctrl-C stops")
-        try await buildApplication(dependencies).runService()
+        do {
+            try await buildApplication(dependencies).runService()
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+        try await transport.shutdown()
     }
 }
 
