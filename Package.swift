@@ -129,7 +129,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CanopyPolicyTests", dependencies: ["CanopyPolicy", "CanopyStore", "CanopyDemo"],
+            name: "CanopyPolicyTests", dependencies: ["CanopyPolicy", "CanopyStore", "CanopyDemo", "CanopyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),

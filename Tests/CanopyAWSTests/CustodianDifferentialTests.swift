@@ -39,7 +39,7 @@ extension MotoIntegrationTests {
         let file = work.appendingPathComponent("policies.yml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
 
-        try Custodian.run(policies: file, output: work.appendingPathComponent("c7n"))
+        try await Custodian.run(policies: file, output: work.appendingPathComponent("c7n"))
 
         let store = try SQLiteStore()
         _ = try await InventoryScanner(client: Self.client(), store: store).run(
@@ -76,26 +76,17 @@ enum Custodian {
         return process.terminationStatus == 0
     }()
 
-    static func run(policies: URL, output: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "custodian", "run", "--cache-period", "0", "--region", "us-east-1", "-s", output.path, policies.path,
-        ]
+    static func run(policies: URL, output: URL) async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_ENDPOINT_URL"] = Moto.endpoint.absoluteString
         environment["AWS_ACCESS_KEY_ID"] = "AKIAIOSFODNN7EXAMPLE"
         environment["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         environment["AWS_DEFAULT_REGION"] = "us-east-1"
         environment.removeValue(forKey: "AWS_PROFILE")
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let result = try await Subprocess.run(
+            ["custodian", "run", "--cache-period", "0", "--region", "us-east-1", "-s", output.path, policies.path], environment: environment)
+        let stderr = result.stderr
+        guard result.status == 0 else {
             throw Moto.MotoError(message: "custodian run failed: " + String(decoding: stderr.suffix(2000), as: UTF8.self))
         }
     }

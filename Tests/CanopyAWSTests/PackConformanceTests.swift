@@ -83,7 +83,7 @@ extension MotoIntegrationTests {
         try Moto.seed()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-packs-\(UUID().uuidString)")
         let packs = try Packs.load()
-        for pack in packs { try Custodian.run(policies: URL(fileURLWithPath: pack.file), output: work) }
+        for pack in packs { try await Custodian.run(policies: URL(fileURLWithPath: pack.file), output: work) }
 
         let store = try SQLiteStore()
         _ = try await InventoryScanner(client: Self.client(), store: store).run(ScanConfiguration(accounts: .caller, regions: ["us-east-1"]))

@@ -1,5 +1,6 @@
 import CanopyModel
 import Foundation
+import CanopyTestSupport
 import Testing
 
 @testable import CanopyPolicy
@@ -102,7 +103,7 @@ struct ValueFilterConformanceTests {
     ]
     static let valueTypes: [String?] = [nil, "integer", "float", "normalize", "size", "unique_size", "swap", "cidr", "cidr_size", "version", "age", "expiration", "date"]
 
-    @Test func matchesCustodianOnEveryCase() throws {
+    @Test func matchesCustodianOnEveryCase() async throws {
         var cases: [(filter: [String: JSONValue], resource: JSONValue)] = []
         for valueType in Self.valueTypes {
             for op in Self.operators {
@@ -134,7 +135,7 @@ struct ValueFilterConformanceTests {
                 }
             }
         }
-        let expected = try CustodianOracle.answers(cases.map { ["filter": .object($0.filter), "resource": $0.resource] })
+        let expected = try await CustodianOracle.answers(cases.map { ["filter": .object($0.filter), "resource": $0.resource] })
         #expect(expected.count == cases.count)
         let now = Date()
         var mismatches: [String] = []
@@ -165,28 +166,20 @@ enum CustodianOracle {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Scripts/c7n-value-oracle.py")
 
-    static let isAvailable: Bool = (try? run(["-c", "import c7n.filters.core"], input: Data())) != nil
-
-    static func answers(_ cases: [JSONValue]) throws -> [JSONValue] {
-        let output = try run([script.path], input: Data(JSONValue.array(cases).canonicalJSON().utf8))
-        return try JSONValue.parse(output).arrayValue ?? []
-    }
-
-    static func run(_ arguments: [String], input: Data) throws -> Data {
+    static let isAvailable: Bool = {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
+        process.arguments = ["python3", "-c", "import c7n.filters.core"]
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let writer = Thread { stdin.fileHandleForWriting.write(input); try? stdin.fileHandleForWriting.close() }
-        writer.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        guard (try? process.run()) != nil else { return false }
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
-        return data
+        return process.terminationStatus == 0
+    }()
+
+    static func answers(_ cases: [JSONValue]) async throws -> [JSONValue] {
+        let result = try await Subprocess.run(["python3", script.path], input: Data(JSONValue.array(cases).canonicalJSON().utf8))
+        guard result.status == 0 else { throw CocoaError(.executableLoad) }
+        return try JSONValue.parse(result.stdout).arrayValue ?? []
     }
+
 }

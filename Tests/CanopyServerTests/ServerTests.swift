@@ -3,6 +3,7 @@ import CanopyDemo
 import CanopyModel
 import CanopyServer
 import CanopyStore
+import CanopyTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -237,7 +238,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
 /// generated valid and invalid inputs, all of its checks.
 extension LiveServerTests {
 @Suite struct OpenAPIConformanceTests {
-    static let isAvailable: Bool = (try? runTool(["schemathesis", "--version"]))?.0 == 0
+    static let isAvailable: Bool = toolAnswers(["schemathesis", "--version"])
 
     @Test(.enabled(if: isAvailable, "needs schemathesis from PyPI"))
     func schemathesisFindsNoFailures() async throws {
@@ -245,7 +246,7 @@ extension LiveServerTests {
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
             let base = "http://127.0.0.1:\(port)/api/v1"
-            let (status, text) = try runTool([
+            let (status, text) = try await runTool([
                 "schemathesis", "run", "\(base)/openapi.yaml", "--url", base, "-H", "Authorization: Bearer \(fixture.tokens[.auditor]!)",
                 "--max-examples", "40", "--seed", "20261129", "--no-color", "--workers", "1", "--request-timeout", "60",
             ])
@@ -267,7 +268,7 @@ extension LiveServerTests {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
             return false
         }
-        return (try? runTool(["python3", "-c", "import selenium"]))?.0 == 0
+        return toolAnswers(["python3", "-c", "import selenium"])
     }()
 
     @Test(.enabled(if: isAvailable, "needs chromium and chromium-driver (Debian) and selenium (PyPI)"))
@@ -277,7 +278,7 @@ extension LiveServerTests {
             ?? Self.script.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/screenshots").path
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
-            let (status, text) = try runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
+            let (status, text) = try await runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
             #expect(status == 0, "browser check:\n\(text.suffix(4_000))")
             #expect(text.contains("30 pages checked, 0 problems"))
         }
@@ -286,17 +287,22 @@ extension LiveServerTests {
 }
 
 /// Runs an outside tool (through env) to completion: its exit status and everything it printed.
-func runTool(_ arguments: [String]) throws -> (Int32, String) {
+/// Awaited, not waited for: the server under test needs the concurrency threads meanwhile.
+func runTool(_ arguments: [String]) async throws -> (Int32, String) {
+    let result = try await Subprocess.run(arguments, mergeStderr: true)
+    return (result.status, result.text)
+}
+
+/// For `.enabled(if:)`, evaluated once before any server starts.
+func toolAnswers(_ arguments: [String]) -> Bool {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return process.terminationStatus == 0
 }
 
 /// The tests that run a live server and an outside client (schemathesis, Chromium), one at a
