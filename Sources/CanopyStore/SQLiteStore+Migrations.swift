@@ -268,6 +268,82 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0006-costs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE cost_import (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        file TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        format TEXT NOT NULL,
+                        rows INTEGER NOT NULL,
+                        periods TEXT NOT NULL,
+                        billed_total TEXT NOT NULL,
+                        imported_at DATETIME NOT NULL,
+                        actor TEXT NOT NULL
+                    );
+                    CREATE INDEX cost_import_sha ON cost_import(sha256);
+                    -- The ledger: FOCUS rows. Money is kept as exact decimal text; the typed
+                    -- columns are those views group by, the rest of the row is in 'columns'.
+                    CREATE TABLE cost_row (
+                        id INTEGER PRIMARY KEY,
+                        import_id INTEGER NOT NULL REFERENCES cost_import(id),
+                        period TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        day TEXT NOT NULL,
+                        billing_period_start DATETIME NOT NULL,
+                        billing_period_end DATETIME NOT NULL,
+                        charge_period_start DATETIME NOT NULL,
+                        charge_period_end DATETIME NOT NULL,
+                        host_provider TEXT,
+                        billing_account_id TEXT NOT NULL,
+                        billing_account_name TEXT,
+                        sub_account_id TEXT,
+                        sub_account_name TEXT,
+                        billing_currency TEXT NOT NULL,
+                        billed_cost TEXT NOT NULL,
+                        effective_cost TEXT NOT NULL,
+                        list_cost TEXT NOT NULL,
+                        contracted_cost TEXT NOT NULL,
+                        charge_category TEXT NOT NULL,
+                        charge_class TEXT,
+                        charge_frequency TEXT,
+                        service_name TEXT,
+                        service_category TEXT,
+                        region_id TEXT,
+                        resource_id TEXT,
+                        resource_type TEXT,
+                        sku_id TEXT,
+                        consumed_quantity TEXT,
+                        consumed_unit TEXT,
+                        commitment_discount_id TEXT,
+                        commitment_discount_status TEXT,
+                        tags TEXT NOT NULL,
+                        columns TEXT NOT NULL
+                    );
+                    CREATE INDEX cost_row_period ON cost_row(period, provider, import_id);
+                    -- Daily sums per account, service and region, kept exact (decimal text) at
+                    -- import, so views over millions of rows read thousands.
+                    CREATE TABLE cost_daily (
+                        import_id INTEGER NOT NULL REFERENCES cost_import(id),
+                        period TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        day TEXT NOT NULL,
+                        billing_account_id TEXT NOT NULL,
+                        sub_account_id TEXT NOT NULL,
+                        service_name TEXT NOT NULL,
+                        region_id TEXT NOT NULL,
+                        charge_category TEXT NOT NULL,
+                        billing_currency TEXT NOT NULL,
+                        billed_cost TEXT NOT NULL,
+                        effective_cost TEXT NOT NULL,
+                        list_cost TEXT NOT NULL,
+                        rows INTEGER NOT NULL
+                    );
+                    CREATE INDEX cost_daily_period ON cost_daily(period, provider);
+                    CREATE INDEX cost_daily_day ON cost_daily(day);
+                    """)
+        }
         return migrator
     }
 }

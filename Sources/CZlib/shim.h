@@ -1,0 +1,2 @@
+// The system zlib (Debian: zlib1g-dev), for reading .csv.gz cost exports as a stream.
+#include <zlib.h>

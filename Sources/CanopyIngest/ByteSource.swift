@@ -1,0 +1,89 @@
+import CZlib
+import Foundation
+
+/// Bytes read in pieces from somewhere: a file, or a gzip stream over one.
+protocol ByteSource {
+    /// Up to `buffer.count` bytes into `buffer`; 0 at the end.
+    mutating func read(into buffer: inout [UInt8]) throws -> Int
+}
+
+/// A file read in 1 MiB pieces.
+struct FileByteSource: ByteSource {
+    let handle: FileHandle
+
+    init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw IngestError.file(path, "cannot be read (missing, or no permission)") }
+        self.handle = handle
+    }
+
+    mutating func read(into buffer: inout [UInt8]) throws -> Int {
+        let data = try handle.read(upToCount: buffer.count) ?? Data()
+        data.copyBytes(to: &buffer, count: data.count)
+        return data.count
+    }
+}
+
+/// Inflates a gzip file as it is read (several members in a row, as `cat a.gz b.gz` makes, are
+/// one stream). A file that ends inside a member is an error, not a short file.
+final class GzipByteSource: ByteSource {
+    private var inner: FileByteSource
+    private var stream = z_stream()
+    private var input = [UInt8](repeating: 0, count: 1 << 20)
+    private var inputCount = 0
+    private var inputOffset = 0
+    private var finishedMember = true
+    private var sawInput = false
+    private let path: String
+
+    init(path: String) throws {
+        inner = try FileByteSource(path: path)
+        self.path = path
+        // 15 + 32: a gzip or zlib header, detected.
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw IngestError.file(path, "cannot start gzip decompression")
+        }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    func read(into buffer: inout [UInt8]) throws -> Int {
+        while true {
+            if inputOffset == inputCount {
+                inputCount = try inner.read(into: &input)
+                inputOffset = 0
+                if inputCount == 0 {
+                    if !finishedMember || !sawInput { throw IngestError.file(path, "the gzip data is truncated (it ends inside a compressed member)") }
+                    return 0
+                }
+                sawInput = true
+            }
+            if finishedMember {
+                inflateReset(&stream)
+                finishedMember = false
+            }
+            let produced: Int = try input.withUnsafeMutableBufferPointer { inputBuffer in
+                try buffer.withUnsafeMutableBufferPointer { outputBuffer in
+                    stream.next_in = inputBuffer.baseAddress! + inputOffset
+                    stream.avail_in = UInt32(inputCount - inputOffset)
+                    stream.next_out = outputBuffer.baseAddress!
+                    stream.avail_out = UInt32(outputBuffer.count)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    inputOffset = inputCount - Int(stream.avail_in)
+                    switch status {
+                    case Z_OK, Z_BUF_ERROR: break
+                    case Z_STREAM_END: finishedMember = true
+                    default: throw IngestError.file(path, "is not valid gzip data (zlib error \(status))")
+                    }
+                    return outputBuffer.count - Int(stream.avail_out)
+                }
+            }
+            if produced > 0 { return produced }
+        }
+    }
+}
+
+/// Whether a file starts with the gzip magic bytes.
+func isGzip(_ path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path), let head = try? handle.read(upToCount: 2) else { return false }
+    return head.count == 2 && head[head.startIndex] == 0x1f && head[head.startIndex + 1] == 0x8b
+}

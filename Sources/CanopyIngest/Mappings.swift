@@ -1,0 +1,218 @@
+import CanopyModel
+import Foundation
+
+/// FOCUS files: the typed columns by name; every other column kept as it came.
+enum FOCUSMapping {
+    static let typed: Set<String> = [
+        "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "ServiceProviderName", "HostProviderName",
+        "BillingAccountId", "BillingAccountName", "SubAccountId", "SubAccountName", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost",
+        "ContractedCost", "ChargeCategory", "ChargeClass", "ChargeFrequency", "ServiceName", "ServiceCategory", "RegionId", "ResourceId",
+        "ResourceType", "SkuId", "ConsumedQuantity", "ConsumedUnit", "CommitmentDiscountId", "CommitmentDiscountStatus", "Tags",
+    ]
+
+    static func record(_ row: Row, header: [String]) throws -> CostRecord {
+        var columns: [String: String] = [:]
+        for name in header where !typed.contains(name) {
+            if let value = row.text(name) { columns[name] = value }
+        }
+        // 1.3 names who sold the service and whose infrastructure ran it; before, ProviderName was both.
+        guard let provider = row.text("ServiceProviderName") ?? row.text("ProviderName") else {
+            throw row.fail("ProviderName", "is empty; it is required")
+        }
+        return CostRecord(
+            billingPeriodStart: try row.requiredDate("BillingPeriodStart"), billingPeriodEnd: try row.requiredDate("BillingPeriodEnd"),
+            chargePeriodStart: try row.requiredDate("ChargePeriodStart"), chargePeriodEnd: try row.requiredDate("ChargePeriodEnd"), provider: provider,
+            hostProvider: row.text("HostProviderName"), billingAccountID: try row.required("BillingAccountId"),
+            billingAccountName: row.text("BillingAccountName"), subAccountID: row.text("SubAccountId"), subAccountName: row.text("SubAccountName"),
+            billingCurrency: try row.required("BillingCurrency"), billedCost: try row.decimal("BilledCost") ?? 0,
+            effectiveCost: try row.decimal("EffectiveCost") ?? 0, listCost: try row.decimal("ListCost") ?? 0,
+            contractedCost: try row.decimal("ContractedCost") ?? 0, chargeCategory: try row.required("ChargeCategory"),
+            chargeClass: row.text("ChargeClass"), chargeFrequency: row.text("ChargeFrequency"), serviceName: row.text("ServiceName"),
+            serviceCategory: row.text("ServiceCategory"), regionID: row.text("RegionId"), resourceID: row.text("ResourceId"),
+            resourceType: row.text("ResourceType"), skuID: row.text("SkuId"), consumedQuantity: try row.decimal("ConsumedQuantity"),
+            consumedUnit: row.text("ConsumedUnit"), commitmentDiscountID: row.text("CommitmentDiscountId"),
+            commitmentDiscountStatus: row.text("CommitmentDiscountStatus"), tags: try row.tags("Tags"), columns: columns)
+    }
+}
+
+/// AWS Cost and Usage Reports to FOCUS, following the FinOps Foundation's conversion rules
+/// (`focus_converters`, `cur-to-focus-conversion-rules.csv`), column by column. Legacy CUR and
+/// CUR 2.0 differ only in their column names.
+enum CURMapping {
+    /// Column names of one CUR generation, by their legacy spelling.
+    struct Names: Sendable {
+        let name: @Sendable (String) -> String
+        static let legacy = Names { $0 }
+        /// `lineItem/UnblendedCost` → `line_item_unblended_cost`.
+        static let v2 = Names { legacy in
+            let parts = legacy.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return legacy }
+            func snake(_ text: String) -> String {
+                var out = ""
+                for (i, ch) in text.enumerated() {
+                    if ch.isUppercase, i > 0 { out += "_" }
+                    out += ch.lowercased()
+                }
+                return out
+            }
+            return snake(parts[0]) + "_" + snake(parts[1])
+        }
+    }
+
+    static let chargeCategory: [String: String] = [
+        "Tax": "Tax", "Fee": "Purchase", "SavingsPlanUpfrontFee": "Purchase", "RIFee": "Purchase", "SavingsPlanRecurringFee": "Purchase",
+        "Usage": "Usage", "SavingsPlanCoveredUsage": "Usage", "SavingsPlanNegation": "Usage", "DiscountedUsage": "Usage", "BundledDiscount": "Usage",
+        "Discount": "Usage", "PrivateRateDiscount": "Usage", "EdpDiscount": "Usage", "Credit": "Adjustment", "Refund": "Adjustment",
+    ]
+
+    static let pricingCategory: [String: String] = [
+        "On-Demand": "Standard", "Reserved Instances": "Committed", "Spot Instances": "Dynamic", "Dedicated Hosts": "Standard",
+    ]
+
+    /// FOCUS service categories of common AWS product codes (the reference converter's lookup
+    /// file is not public data here; anything else is `Other`).
+    static let serviceCategory: [String: String] = [
+        "AmazonEC2": "Compute", "AWSLambda": "Compute", "AmazonECS": "Compute", "AmazonEKS": "Compute", "AWSFargate": "Compute",
+        "AmazonS3": "Storage", "AmazonEFS": "Storage", "AmazonGlacier": "Storage", "AWSBackup": "Storage", "AmazonFSx": "Storage",
+        "AmazonRDS": "Databases", "AmazonDynamoDB": "Databases", "AmazonElastiCache": "Databases", "AmazonRedshift": "Databases",
+        "AmazonDocDB": "Databases", "AmazonVPC": "Networking", "AmazonCloudFront": "Networking", "AmazonRoute53": "Networking",
+        "AWSELB": "Networking", "AWSDataTransfer": "Networking", "AmazonApiGateway": "Networking", "AmazonSNS": "Integration",
+        "AWSQueueService": "Integration", "AmazonSQS": "Integration", "AWSEvents": "Integration", "AmazonKinesis": "Analytics",
+        "AmazonAthena": "Analytics", "AWSGlue": "Analytics", "AmazonCloudWatch": "Management and Governance", "AWSConfig": "Management and Governance",
+        "AWSCloudTrail": "Management and Governance", "AWSSystemsManager": "Management and Governance", "awskms": "Security",
+        "AWSSecretsManager": "Security", "AmazonGuardDuty": "Security", "AWSSecurityHub": "Security", "AmazonInspector": "Security",
+        "AWSCertificateManager": "Security", "AmazonSageMaker": "AI and Machine Learning", "AmazonBedrock": "AI and Machine Learning",
+    ]
+
+    static func record(_ row: Row, names: Names, header: [String]) throws -> CostRecord {
+        func text(_ legacy: String) -> String? { row.text(names.name(legacy)) }
+        func decimal(_ legacy: String) throws -> Decimal? { try row.decimal(names.name(legacy)) }
+        func date(_ legacy: String) throws -> Date { try row.requiredDate(names.name(legacy)) }
+        let type = text("lineItem/LineItemType") ?? ""
+        let unblended = try decimal("lineItem/UnblendedCost") ?? 0
+        let billed = try decimal("lineItem/NetUnblendedCost") ?? unblended
+        let savingsPlan = text("savingsPlan/SavingsPlanARN")
+        let reservation = text("reservation/ReservationARN")
+        // EffectiveCost: amortised commitments, per the conversion rules' CASE.
+        let effective: Decimal
+        switch type {
+        case "SavingsPlanCoveredUsage": effective = try decimal("savingsPlan/SavingsPlanEffectiveCost") ?? 0
+        case "SavingsPlanRecurringFee":
+            effective = (try decimal("savingsPlan/TotalCommitmentToDate") ?? 0) - (try decimal("savingsPlan/UsedCommitment") ?? 0)
+        case "SavingsPlanNegation", "SavingsPlanUpfrontFee": effective = 0
+        case "DiscountedUsage": effective = try decimal("reservation/EffectiveCost") ?? 0
+        case "RIFee":
+            effective = (try decimal("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod") ?? 0) + (try decimal("reservation/UnusedRecurringFee") ?? 0)
+        case "Fee" where reservation != nil: effective = 0
+        default: effective = unblended
+        }
+        let usage = try decimal("lineItem/UsageAmount")
+        let list: Decimal
+        if let rate = try decimal("pricing/publicOnDemandRate") { list = rate * (usage ?? 0) } else { list = try decimal("pricing/publicOnDemandCost") ?? 0 }
+        let frequency: String? = ["Refund": "One-Time", "Purchase": "One-Time", "Anniversary": "Recurring"][text("bill/BillType") ?? ""]
+        let resourceID = text("lineItem/ResourceId")
+        let arnParts = resourceID?.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // Legacy CUR: one `resourceTags/user:Key` column per tag; CUR 2.0: a `resource_tags` map.
+        var tags: [String: String] = [:]
+        for name in header where name.hasPrefix("resourceTags/") {
+            if let value = row.text(name) { tags[String(name.dropFirst("resourceTags/".count)).replacingOccurrences(of: "user:", with: "")] = value }
+        }
+        if header.contains("resource_tags") {
+            for (key, value) in try row.tags("resource_tags") { tags[key.replacingOccurrences(of: "user_", with: "")] = value }
+        }
+        var columns: [String: String] = [:]
+        columns["InvoiceIssuerName"] = text("bill/InvoicingEntity")
+        columns["PublisherName"] = text("lineItem/LegalEntity")
+        columns["ChargeDescription"] = text("lineItem/LineItemDescription")
+        columns["PricingCategory"] = text("product/PurchaseOption").flatMap { pricingCategory[$0] }
+        columns["PricingUnit"] = text("pricing/unit")
+        columns["PricingQuantity"] = text("reservation/TotalReservedUnits") ?? text("lineItem/UsageAmount")
+        columns["ListUnitPrice"] = text("pricing/publicOnDemandRate")
+        columns["SkuPriceId"] = text("pricing/RateCode") ?? text("pricing/RateId")
+        columns["AvailabilityZone"] = text("lineItem/AvailabilityZone")
+        columns["InvoiceId"] = text("bill/InvoiceId")
+        columns["ResourceName"] = arnParts.flatMap { $0.count > 6 ? $0[6] : nil }
+        columns["CommitmentDiscountCategory"] = savingsPlan != nil ? "Spend" : reservation != nil ? "Usage" : nil
+        columns["CommitmentDiscountType"] = savingsPlan != nil ? "Savings Plan" : reservation != nil ? "Reserved Instances (RI)" : nil
+        columns["x_UsageType"] = text("lineItem/UsageType")
+        columns["x_Operation"] = text("lineItem/Operation")
+        let productCode = text("lineItem/ProductCode")
+        return CostRecord(
+            billingPeriodStart: try date("bill/BillingPeriodStartDate"), billingPeriodEnd: try date("bill/BillingPeriodEndDate"),
+            chargePeriodStart: try date("lineItem/UsageStartDate"), chargePeriodEnd: try date("lineItem/UsageEndDate"), provider: "AWS",
+            hostProvider: "AWS", billingAccountID: try row.required(names.name("bill/PayerAccountId")), subAccountID: text("lineItem/UsageAccountId"),
+            billingCurrency: try row.required(names.name("lineItem/CurrencyCode")), billedCost: billed, effectiveCost: effective, listCost: list,
+            contractedCost: billed, chargeCategory: chargeCategory[type] ?? "Usage", chargeFrequency: frequency ?? (type == "Usage" ? "Usage-Based" : nil),
+            serviceName: productCode, serviceCategory: productCode.map { serviceCategory[$0] ?? "Other" },
+            regionID: text("product/region") ?? text("product/regionCode"), resourceID: resourceID,
+            resourceType: arnParts.flatMap { $0.count > 5 ? $0[5].split(separator: "/").first.map(String.init) : nil },
+            skuID: text("product/sku"), consumedQuantity: usage, consumedUnit: text("pricing/unit"), commitmentDiscountID: savingsPlan ?? reservation,
+            tags: tags, columns: columns.compactMapValues { $0 })
+    }
+}
+
+/// Azure Enterprise Agreement usage details to FOCUS (Microsoft's own FOCUS mapping, for the
+/// columns an EA export has). EA gives actual cost: billed and effective are the same.
+enum AzureMapping {
+    static func record(_ row: Row, header: [String]) throws -> CostRecord {
+        let cost = try row.decimal("CostInBillingCurrency") ?? 0
+        let quantity = try row.decimal("Quantity")
+        let day = try row.requiredDate("Date")
+        let periodStart = try row.requiredDate("BillingPeriodStartDate")
+        // EA's period end is the last day, inclusive; FOCUS ends are exclusive.
+        let periodEnd = try row.date("BillingPeriodEndDate").map { $0.addingTimeInterval(86_400) } ?? Row.monthBounds(periodStart).1
+        let list = try row.decimal("PayGPrice").map { $0 * (quantity ?? 0) } ?? cost
+        let contracted = try row.decimal("UnitPrice").map { $0 * (quantity ?? 0) } ?? cost
+        let category = ["Usage": "Usage", "Purchase": "Purchase", "Refund": "Adjustment", "Tax": "Tax"][row.text("ChargeType") ?? "Usage"] ?? "Usage"
+        let frequency = ["UsageBased": "Usage-Based", "OneTime": "One-Time", "Recurring": "Recurring"][row.text("Frequency") ?? ""]
+        var columns: [String: String] = [:]
+        columns["ResourceName"] = row.text("ResourceName")
+        columns["PublisherName"] = row.text("PublisherName")
+        columns["PricingUnit"] = row.text("UnitOfMeasure")
+        columns["ChargeDescription"] = row.text("MeterName")
+        columns["CommitmentDiscountName"] = row.text("ReservationName")
+        columns["x_ResourceGroup"] = row.text("ResourceGroup")
+        columns["x_CostCenter"] = row.text("CostCenter")
+        columns["x_MeterSubCategory"] = row.text("MeterSubCategory")
+        return CostRecord(
+            billingPeriodStart: periodStart, billingPeriodEnd: periodEnd, chargePeriodStart: day, chargePeriodEnd: day.addingTimeInterval(86_400),
+            provider: "Microsoft", hostProvider: "Microsoft", billingAccountID: try row.required("BillingAccountId"),
+            billingAccountName: row.text("BillingAccountName"), subAccountID: row.text("SubscriptionId"), subAccountName: row.text("SubscriptionName"),
+            billingCurrency: try row.text("BillingCurrencyCode") ?? row.required("BillingCurrency"), billedCost: cost, effectiveCost: cost,
+            listCost: list, contractedCost: contracted, chargeCategory: category, chargeFrequency: frequency,
+            serviceName: row.text("MeterCategory") ?? row.text("ConsumedService"), serviceCategory: nil, regionID: row.text("ResourceLocation"),
+            resourceID: row.text("ResourceId"), resourceType: row.text("ConsumedService"), skuID: row.text("PartNumber") ?? row.text("MeterId"),
+            consumedQuantity: quantity, consumedUnit: row.text("UnitOfMeasure"), commitmentDiscountID: row.text("ReservationId"),
+            tags: try row.tags("Tags"), columns: columns.compactMapValues { $0 })
+    }
+}
+
+/// OCI cost reports to FOCUS. OCI reports carry no billing period: the calendar month of the
+/// charge is used. `lineItem/isCorrection` rows are FOCUS corrections.
+enum OCIMapping {
+    static func record(_ row: Row, header: [String]) throws -> CostRecord {
+        let cost = try row.decimal("cost/myCost") ?? 0
+        let start = try row.requiredDate("lineItem/intervalUsageStart")
+        let (periodStart, periodEnd) = Row.monthBounds(start)
+        var tags: [String: String] = [:]
+        for name in header where name.hasPrefix("tags/") {
+            if let value = row.text(name) { tags[String(name.dropFirst("tags/".count))] = value }
+        }
+        var columns: [String: String] = [:]
+        columns["ChargeDescription"] = row.text("product/Description")
+        columns["AvailabilityZone"] = row.text("product/availabilityDomain")
+        columns["ListUnitPrice"] = row.text("cost/unitPrice")
+        columns["PricingUnit"] = row.text("cost/billingUnitReadable")
+        columns["x_ReferenceNo"] = row.text("lineItem/referenceNo")
+        return CostRecord(
+            billingPeriodStart: periodStart, billingPeriodEnd: periodEnd, chargePeriodStart: start,
+            chargePeriodEnd: try row.requiredDate("lineItem/intervalUsageEnd"), provider: "Oracle", hostProvider: "Oracle",
+            billingAccountID: try row.required("lineItem/tenantId"), subAccountID: row.text("product/compartmentId"),
+            subAccountName: row.text("product/compartmentName"), billingCurrency: try row.required("cost/currencyCode"), billedCost: cost,
+            effectiveCost: cost, listCost: cost, contractedCost: cost, chargeCategory: "Usage",
+            chargeClass: row.text("lineItem/isCorrection") == "true" ? "Correction" : nil, chargeFrequency: "Usage-Based",
+            serviceName: row.text("product/service"), regionID: row.text("product/region"), resourceID: row.text("product/resourceId"),
+            skuID: row.text("cost/productSku"), consumedQuantity: try row.decimal("usage/billedQuantity"), consumedUnit: row.text("cost/skuUnitDescription"),
+            tags: tags, columns: columns.compactMapValues { $0 })
+    }
+}

@@ -1,0 +1,269 @@
+import CanopyModel
+import Foundation
+import GRDB
+
+/// One day's sums for one account, service and region: the grain every cost view reads.
+public struct CostDay: Sendable, Hashable, Codable {
+    public var period: String
+    public var provider: String
+    public var day: String
+    public var billingAccountID: String
+    public var subAccountID: String
+    public var serviceName: String
+    public var regionID: String
+    public var chargeCategory: String
+    public var currency: String
+    public var billedCost: Decimal
+    public var effectiveCost: Decimal
+    public var listCost: Decimal
+    public var rows: Int
+
+    public init(
+        period: String, provider: String, day: String, billingAccountID: String, subAccountID: String, serviceName: String, regionID: String,
+        chargeCategory: String, currency: String, billedCost: Decimal, effectiveCost: Decimal, listCost: Decimal, rows: Int
+    ) {
+        self.period = period
+        self.provider = provider
+        self.day = day
+        self.billingAccountID = billingAccountID
+        self.subAccountID = subAccountID
+        self.serviceName = serviceName
+        self.regionID = regionID
+        self.chargeCategory = chargeCategory
+        self.currency = currency
+        self.billedCost = billedCost
+        self.effectiveCost = effectiveCost
+        self.listCost = listCost
+        self.rows = rows
+    }
+}
+
+/// Which daily sums to read. `nil` means any.
+public struct CostQuery: Sendable, Hashable {
+    /// `YYYY-MM-DD`, inclusive.
+    public var from: String?
+    /// `YYYY-MM-DD`, exclusive.
+    public var to: String?
+    public var providers: [String]?
+    public var subAccounts: [String]?
+
+    public init(from: String? = nil, to: String? = nil, providers: [String]? = nil, subAccounts: [String]? = nil) {
+        self.from = from
+        self.to = to
+        self.providers = providers
+        self.subAccounts = subAccounts
+    }
+}
+
+public protocol CostRepository: Sendable {
+    /// Imports rows in one transaction: every billing period of every provider the rows cover is
+    /// replaced by them, and nothing is kept if a row fails. Returns nil when this very file
+    /// (by SHA-256) is already what the ledger holds for all its periods.
+    func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport?
+    func costImports() async throws -> [CostImport]
+    func costDays(_ query: CostQuery) async throws -> [CostDay]
+    /// Every ledger row of a billing period (`YYYY-MM`) and provider, as stored.
+    func costRows(period: String, provider: String) async throws -> [CostRecord]
+}
+
+/// Rows that may cross to the thread that writes them (they are read there and only there).
+private final class SourceBox: @unchecked Sendable {
+    var source: any CostRowSource
+    init(_ source: any CostRowSource) { self.source = source }
+}
+
+extension SQLiteStore: CostRepository {
+    static func decimalText(_ value: Decimal) -> String { NSDecimalNumber(decimal: value).stringValue }
+    static func decimal(_ text: String) -> Decimal { Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0 }
+
+    public func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport? {
+        let box = SourceBox(rows)
+        let writer = self.writer
+        // A long import reads and writes synchronously: on a thread of its own, so it never
+        // holds one of the few threads Swift concurrency (and the server) runs on.
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    let result = try writer.write { db in try Self.importCosts(db, file: file, sha256: sha256, format: format, box: box, actor: actor) }
+                    continuation.resume(returning: result)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private struct DayKey: Hashable {
+        var period, provider, day, billingAccount, subAccount, service, region, category, currency: String
+    }
+
+    private static func importCosts(
+        _ db: Database, file: String, sha256: String, format: CostFormat, box: SourceBox, actor: String
+    ) throws -> CostImport? {
+        // The same file again, still current for all it covered: nothing to do.
+        for previous in try Row.fetchAll(db, sql: "SELECT id, periods FROM cost_import WHERE sha256 = ? ORDER BY id DESC", arguments: [sha256]) {
+            let periods = try StoreCoding.decode([String].self, previous["periods"])
+            let current = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT period, provider FROM cost_row WHERE import_id = ?)", arguments: [previous["id"] as Int64]) ?? 0
+            if current == periods.count, !periods.isEmpty { return nil }
+        }
+        let now = Date()
+        try db.execute(
+            sql: "INSERT INTO cost_import (file, sha256, format, rows, periods, billed_total, imported_at, actor) VALUES (?, ?, ?, 0, '[]', '0', ?, ?)",
+            arguments: [file, sha256, format.rawValue, now, actor])
+        let importID = db.lastInsertedRowID
+        let insert = try db.makeStatement(
+            sql: """
+                INSERT INTO cost_row (import_id, period, provider, day, billing_period_start, billing_period_end, charge_period_start,
+                    charge_period_end, host_provider, billing_account_id, billing_account_name, sub_account_id, sub_account_name, billing_currency,
+                    billed_cost, effective_cost, list_cost, contracted_cost, charge_category, charge_class, charge_frequency, service_name,
+                    service_category, region_id, resource_id, resource_type, sku_id, consumed_quantity, consumed_unit, commitment_discount_id,
+                    commitment_discount_status, tags, columns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        var days: [DayKey: (billed: Decimal, effective: Decimal, list: Decimal, rows: Int)] = [:]
+        var periods: Set<String> = []
+        var count = 0
+        var total: Decimal = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        while let r = try box.source.next() {
+            count += 1
+            let period = CostCalendar.month(r.billingPeriodStart)
+            let day = CostCalendar.day(r.chargePeriodStart)
+            periods.insert("\(period) \(r.provider)")
+            total += r.billedCost
+            let tags = r.tags.isEmpty ? "{}" : String(decoding: try encoder.encode(r.tags), as: UTF8.self)
+            let columns = r.columns.isEmpty ? "{}" : String(decoding: try encoder.encode(r.columns), as: UTF8.self)
+            let values: [(any DatabaseValueConvertible)?] = [
+                importID, period, r.provider, day, r.billingPeriodStart, r.billingPeriodEnd, r.chargePeriodStart, r.chargePeriodEnd,
+                r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
+                decimalText(r.billedCost), decimalText(r.effectiveCost), decimalText(r.listCost), decimalText(r.contractedCost), r.chargeCategory,
+                r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType, r.skuID,
+                r.consumedQuantity.map(decimalText), r.consumedUnit, r.commitmentDiscountID, r.commitmentDiscountStatus, tags, columns,
+            ]
+            try insert.execute(arguments: StatementArguments(values))
+            let key = DayKey(
+                period: period, provider: r.provider, day: day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
+                service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
+            var sums = days[key] ?? (0, 0, 0, 0)
+            sums.billed += r.billedCost
+            sums.effective += r.effectiveCost
+            sums.list += r.listCost
+            sums.rows += 1
+            days[key] = sums
+        }
+        // What this import covers replaces what was there, in this same transaction.
+        for entry in periods {
+            let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
+            try db.execute(sql: "DELETE FROM cost_row WHERE period = ? AND provider = ? AND import_id <> ?", arguments: [parts[0], parts[1], importID])
+            try db.execute(sql: "DELETE FROM cost_daily WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
+        }
+        let daily = try db.makeStatement(
+            sql: """
+                INSERT INTO cost_daily (import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id,
+                    charge_category, billing_currency, billed_cost, effective_cost, list_cost, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (key, sums) in days {
+            try daily.execute(arguments: [
+                importID, key.period, key.provider, key.day, key.billingAccount, key.subAccount, key.service, key.region, key.category, key.currency,
+                decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
+            ])
+        }
+        let sortedPeriods = periods.sorted()
+        try db.execute(
+            sql: "UPDATE cost_import SET rows = ?, periods = ?, billed_total = ? WHERE id = ?",
+            arguments: [count, try StoreCoding.text(sortedPeriods), decimalText(total), importID])
+        _ = try appendAudit(
+            db, actor: actor, action: "cost.import", target: "cost-import/\(importID)",
+            details: [
+                "file": .string(URL(fileURLWithPath: file).lastPathComponent), "sha256": .string(sha256), "format": .string(format.rawValue),
+                "rows": .int(Int64(count)), "periods": .array(sortedPeriods.map(JSONValue.string)), "billed_total": .string(decimalText(total)),
+            ], at: now)
+        return CostImport(
+            id: importID, file: file, sha256: sha256, format: format, rows: count, periods: sortedPeriods, billedTotal: total, importedAt: now,
+            actor: actor)
+    }
+
+    public func costImports() async throws -> [CostImport] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cost_import ORDER BY id").map { row in
+                CostImport(
+                    id: row["id"], file: row["file"], sha256: row["sha256"], format: CostFormat(rawValue: row["format"]) ?? .focus12, rows: row["rows"],
+                    periods: try StoreCoding.decode([String].self, row["periods"]), billedTotal: Self.decimal(row["billed_total"]),
+                    importedAt: row["imported_at"], actor: row["actor"])
+            }
+        }
+    }
+
+    public func costDays(_ query: CostQuery) async throws -> [CostDay] {
+        try await writer.read { db in
+            var clauses: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let from = query.from {
+                clauses.append("day >= ?")
+                arguments.append(from)
+            }
+            if let to = query.to {
+                clauses.append("day < ?")
+                arguments.append(to)
+            }
+            if let providers = query.providers {
+                clauses.append("provider IN (\(Array(repeating: "?", count: providers.count).joined(separator: ",")))")
+                arguments += providers as [any DatabaseValueConvertible]
+            }
+            if let accounts = query.subAccounts {
+                clauses.append("sub_account_id IN (\(Array(repeating: "?", count: accounts.count).joined(separator: ",")))")
+                arguments += accounts as [any DatabaseValueConvertible]
+            }
+            let sql = "SELECT * FROM cost_daily" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY day"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                CostDay(
+                    period: row["period"], provider: row["provider"], day: row["day"], billingAccountID: row["billing_account_id"],
+                    subAccountID: row["sub_account_id"], serviceName: row["service_name"], regionID: row["region_id"],
+                    chargeCategory: row["charge_category"], currency: row["billing_currency"], billedCost: Self.decimal(row["billed_cost"]),
+                    effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]), rows: row["rows"])
+            }
+        }
+    }
+
+    public func costRows(period: String, provider: String) async throws -> [CostRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE period = ? AND provider = ? ORDER BY id", arguments: [period, provider]).map { row in
+                CostRecord(
+                    billingPeriodStart: row["billing_period_start"], billingPeriodEnd: row["billing_period_end"],
+                    chargePeriodStart: row["charge_period_start"], chargePeriodEnd: row["charge_period_end"], provider: row["provider"],
+                    hostProvider: row["host_provider"], billingAccountID: row["billing_account_id"], billingAccountName: row["billing_account_name"],
+                    subAccountID: row["sub_account_id"], subAccountName: row["sub_account_name"], billingCurrency: row["billing_currency"],
+                    billedCost: Self.decimal(row["billed_cost"]), effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]),
+                    contractedCost: Self.decimal(row["contracted_cost"]), chargeCategory: row["charge_category"], chargeClass: row["charge_class"],
+                    chargeFrequency: row["charge_frequency"], serviceName: row["service_name"], serviceCategory: row["service_category"],
+                    regionID: row["region_id"], resourceID: row["resource_id"], resourceType: row["resource_type"], skuID: row["sku_id"],
+                    consumedQuantity: (row["consumed_quantity"] as String?).map(Self.decimal), consumedUnit: row["consumed_unit"],
+                    commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
+                    tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
+            }
+        }
+    }
+}
+
+/// Calendar keys of the ledger, in UTC.
+public enum CostCalendar {
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// `YYYY-MM`.
+    public static func month(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month], from: date)
+        return String(format: "%04d-%02d", c.year ?? 0, c.month ?? 0)
+    }
+
+    /// `YYYY-MM-DD`.
+    public static func day(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+    }
+}

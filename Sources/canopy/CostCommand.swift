@@ -1,0 +1,108 @@
+import ArgumentParser
+import CanopyFinOps
+import CanopyIngest
+import CanopyModel
+import CanopyStore
+import Crypto
+import Foundation
+
+/// `canopy cost`: the FOCUS ledger.
+struct CostCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
+        subcommands: [Import.self, Show.self, Imports.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import cost files (.csv or .csv.gz): each replaces the billing periods it covers, all or nothing; the same file twice changes nothing.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @Argument(help: "Files to import.") var paths: [String]
+
+        func run() async throws {
+            let store = try database.open()
+            for path in paths {
+                let file: CostFile
+                do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error) }
+                let digest = try Self.sha256(path)
+                let format = file.format
+                do {
+                    if let imported = try await store.importCosts(file: path, sha256: digest, format: format, rows: file, actor: actor.resolved) {
+                        printOut(
+                            "\(path): \(format.rawValue), \(imported.rows) rows, billed \(imported.billedTotal.cents) over \(imported.periods.joined(separator: ", "))")
+                    } else {
+                        printOut("\(path): unchanged (this file is what the ledger holds for its periods)")
+                    }
+                } catch let error as IngestError {
+                    throw ImportFailed(error: error)
+                }
+            }
+        }
+
+        static func sha256(_ path: String) throws -> String {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("\(path): cannot be read") }
+            var hasher = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    /// A file that could not be imported: the reason, and the promise that nothing changed.
+    struct ImportFailed: Error, CustomStringConvertible {
+        var error: IngestError
+        var description: String { "\(error) — nothing was imported" }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Cost by one dimension over a month or a span of days.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "service, account, region, provider, month, day, category or bu.") var by: String = "service"
+        @Option(help: "A month, YYYY-MM.") var month: String?
+        @Option(help: "First day, YYYY-MM-DD (inclusive).") var from: String?
+        @Option(help: "Last day, YYYY-MM-DD (exclusive).") var to: String?
+        @Option(help: "billed or effective (amortised).") var metric: String = "billed"
+        @Option(help: "table, json or csv.") var format: OutputFormat = .table
+
+        func run() async throws {
+            guard let dimension = CostDimension(rawValue: by) else {
+                throw ValidationError("--by is one of \(CostDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
+            var query = CostQuery(from: from, to: to)
+            if let month {
+                guard month.count == 7, let start = Self.monthStart(month) else { throw ValidationError("--month is YYYY-MM") }
+                query.from = start.0
+                query.to = start.1
+            }
+            let breakdown = try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: database.open())
+            let table = Table(
+                columns: [by, "\(metric.rawValue) cost", "currency"],
+                rows: breakdown.lines.map { [$0.key, $0.cost.cents, $0.currency] } + breakdown.totals.sorted { $0.key < $1.key }.map { ["total", $0.value.cents, $0.key] })
+            printOut(try table.render(format) { try JSONOutput.encode(breakdown) })
+        }
+
+        /// `2024-09` → (`2024-09-01`, `2024-10-01`).
+        static func monthStart(_ month: String) -> (String, String)? {
+            let parts = month.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, (1...12).contains(parts[1]) else { return nil }
+            let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
+            return (String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
+        }
+    }
+
+    struct Imports: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "imports", abstract: "The imports the ledger holds.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let imports = try await database.open().costImports()
+            let table = Table(
+                columns: ["id", "file", "format", "rows", "billed", "periods", "imported", "by"],
+                rows: imports.map {
+                    [String($0.id), $0.file, $0.format.rawValue, String($0.rows), $0.billedTotal.cents, $0.periods.joined(separator: "; "), Timestamps.iso8601($0.importedAt), $0.actor]
+                })
+            printOut(try table.render(.table) { Data() })
+        }
+    }
+}
