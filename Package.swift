@@ -95,7 +95,7 @@ let package = Package(
         ),
         .target(
             name: "CanopyDemo",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance"],
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps"],
             resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml")],
             swiftSettings: swiftSettings
         ),

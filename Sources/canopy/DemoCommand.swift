@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanopyCompliance
 import CanopyDemo
+import CanopyFinOps
 import CanopyModel
 import CanopyPolicy
 import CanopyServer
@@ -70,6 +71,16 @@ struct DemoCommand: AsyncParsableCommand {
         let severityLine = Severity.allCases.reversed().map { "\(bySeverity[$0.ocsfID] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         printOut("open findings: \(open.count) (\(severityLine))")
 
+        let end = scans.first?.finishedAt ?? Date()
+        if let costs = try await DemoCosts.load(into: store, end: end) {
+            printOut("\ncost: \(costs.rows) FOCUS rows over \(costs.periods.count) months, billed \(costs.billedTotal.cents) USD (generated from the inventory; prices: \(PriceTable.source))")
+            let month = CostCalendar.month(end)
+            if let bounds = CostCommand.Show.monthStart(month) {
+                let byUnit = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(from: bounds.0, to: bounds.1), store: store)
+                printOut("  \(month) month to date by business unit: " + byUnit.lines.map { "\($0.key) \($0.cost.cents)" }.joined(separator: ", "))
+            }
+        }
+
         printOut("""
 
             next:
@@ -78,6 +89,8 @@ struct DemoCommand: AsyncParsableCommand {
               canopy findings --database \(database) --severity high
               canopy resources --database \(database) --type ec2 --tag Env=prod
               canopy scans --database \(database)
+              canopy cost show --database \(database) --by month
+              canopy cost show --database \(database) --by bu --month \(CostCalendar.month(scans.first?.finishedAt ?? Date()))
               canopy diff --database \(database) \(scans.last?.id ?? 1) \(scans.first?.id ?? 2)
             """)
         if let example {
