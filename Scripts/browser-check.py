@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 PAGES = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip",
          "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit",
          "/business-units", "/business-units/generation", "/applications/scada-historian",
-         "/business-units/edit", "/exceptions", "/scans/diff?from=1&to=2", "/settings"]
+         "/business-units/edit", "/exceptions", "/scans/diff?from=1&to=2", "/settings", "/costs"]
 
 
 def main(base, user, password, out):

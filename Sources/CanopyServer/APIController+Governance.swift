@@ -1,4 +1,5 @@
 import CanopyCompliance
+import CanopyFinOps
 import CanopyModel
 import CanopyPolicy
 import CanopyRemediation
@@ -28,6 +29,7 @@ extension APIController {
         group.get("tokens", use: tokens)
         group.post("tokens", use: createToken)
         group.delete("tokens/:id", use: revokeToken)
+        group.get("costs", use: costs)
         group.get("webhooks", use: webhooks)
         group.post("webhooks", use: createWebhook)
         group.delete("webhooks/:id", use: deleteWebhook)
@@ -436,6 +438,44 @@ extension APIController {
         guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw APIError.badParameter("id", "the id is a whole number") }
         do { try await store.deleteWebhook(id: id, actor: user.name) } catch StoreError.unknownWebhook { throw APIError.notFound("webhook \(id)") }
         return Response(status: .noContent)
+    }
+}
+
+extension APIController {
+    /// Cost by one dimension for a month (or a span of days), from the FOCUS ledger, scoped.
+    @Sendable func costs(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        let q = request.uri.queryParameters
+        var dimension = CostDimension.service
+        if let text = q.get("by") {
+            guard let known = CostDimension(rawValue: text) else {
+                throw APIError.badParameter("by", "'by' is one of \(CostDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            dimension = known
+        }
+        var metric = CostMetric.billed
+        if let text = q.get("metric") {
+            guard let known = CostMetric(rawValue: text) else { throw APIError.badParameter("metric", "'metric' is billed or effective") }
+            metric = known
+        }
+        var query = CostQuery(subAccounts: scope.accountList)
+        if let month = q.get("month") {
+            guard let bounds = ConsoleController.costMonth(month, latest: nil) else { throw APIError.badParameter("month", "'month' is YYYY-MM") }
+            query.from = bounds.from
+            query.to = bounds.to
+        }
+        for (name, keyPath) in [("from", \CostQuery.from), ("to", \CostQuery.to)] {
+            guard let day = q.get(name) else { continue }
+            guard day.count == 10, Self.isDay(day) else { throw APIError.badParameter(name, "'\(name)' is a day, YYYY-MM-DD") }
+            query[keyPath: keyPath] = day
+        }
+        return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
+    }
+
+    static func isDay(_ text: String) -> Bool {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return false }
+        return parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 2 && (1...12).contains(m) && (1...31).contains(d) && y > 0
     }
 }
 

@@ -31,29 +31,40 @@ enum Chart {
 
     /// Horizontal bars with their values written beside them.
     static func bars(_ items: [(label: String, value: Int, colour: String?)], title: String) -> String {
-        let maximum = max(items.map(\.value).max() ?? 0, 1)
+        bars(items.map { (label: $0.label, value: Double($0.value), colour: $0.colour) }, title: title) { String(Int($0)) }
+    }
+
+    /// Horizontal bars of amounts, each written beside its bar as `text` makes it.
+    static func bars(_ items: [(label: String, value: Double, colour: String?)], title: String, text: (Double) -> String) -> String {
+        let maximum = max(items.map(\.value).max() ?? 0, 1e-9)
         let height = 26 * max(items.count, 1) + 8
-        var s = open(420, height, title: title, desc: items.map { "\($0.label): \($0.value)" }.joined(separator: "; "))
+        var s = open(420, height, title: title, desc: items.map { "\($0.label): \(text($0.value))" }.joined(separator: "; "))
         for (index, item) in items.enumerated() {
             let y = 4 + index * 26
-            let width = Int(Double(240) * Double(item.value) / Double(maximum))
+            let width = Int(Double(200) * max(item.value, 0) / maximum)
             s += "<text x=\"0\" y=\"\(y + 16)\" font-size=\"12\">\(HTML.escape(String(item.label.prefix(22))))</text>"
             s += "<rect x=\"150\" y=\"\(y + 3)\" width=\"\(max(width, 1))\" height=\"18\" fill=\"\(item.colour ?? palette[index % palette.count])\"/>"
-            s += "<text x=\"\(156 + width)\" y=\"\(y + 16)\" font-size=\"12\">\(item.value)</text>"
+            s += "<text x=\"\(156 + width)\" y=\"\(y + 16)\" font-size=\"12\">\(HTML.escape(text(item.value)))</text>"
         }
         return s + "</svg>"
     }
 
-    /// A line over time (values 0…1 as percentages).
+    /// A line over time of shares 0…1, as percentages.
     static func line(_ points: [(label: String, value: Double?)], title: String) -> String {
+        line(points, title: title, maximum: 1) { String(format: "%.1f%%", $0 * 100) }
+    }
+
+    /// A line over time from 0 to `maximum` (the largest point when nil), labelled by `text`.
+    static func line(_ points: [(label: String, value: Double?)], title: String, maximum: Double?, text: (Double) -> String) -> String {
         let width = 420
         let height = 140
-        var s = open(width, height, title: title, desc: points.map { "\($0.label): \($0.value.map { String(format: "%.1f%%", $0 * 100) } ?? "–")" }.joined(separator: "; "))
+        let top = max(maximum ?? points.compactMap(\.value).max() ?? 1, 1e-9)
+        var s = open(width, height, title: title, desc: points.map { "\($0.label): \($0.value.map(text) ?? "–")" }.joined(separator: "; "))
         s += "<line x1=\"40\" y1=\"110\" x2=\"410\" y2=\"110\" stroke=\"#999\"/><line x1=\"40\" y1=\"10\" x2=\"40\" y2=\"110\" stroke=\"#999\"/>"
-        s += "<text x=\"34\" y=\"14\" font-size=\"10\" text-anchor=\"end\">100%</text><text x=\"34\" y=\"112\" font-size=\"10\" text-anchor=\"end\">0%</text>"
+        s += "<text x=\"34\" y=\"14\" font-size=\"10\" text-anchor=\"end\">\(HTML.escape(text(top)))</text><text x=\"34\" y=\"112\" font-size=\"10\" text-anchor=\"end\">\(HTML.escape(text(0)))</text>"
         let step = points.count > 1 ? 370.0 / Double(points.count - 1) : 0
         let coordinates = points.enumerated().compactMap { index, point -> (Double, Double)? in
-            point.value.map { (40 + step * Double(index), 110 - 100 * $0) }
+            point.value.map { (40 + step * Double(index), 110 - 100 * min(max($0 / top, 0), 1)) }
         }
         if coordinates.count > 1 {
             s += "<polyline fill=\"none\" stroke=\"\(palette[0])\" stroke-width=\"2\" points=\"" + coordinates.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>"

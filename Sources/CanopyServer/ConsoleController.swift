@@ -24,6 +24,7 @@ struct ConsoleController {
         router.get("scans/diff", use: scanDiff)
         router.get("audit", use: audit)
         router.get("audit/export.csv", use: auditExport)
+        router.get("costs", use: costs)
         router.get("business-units", use: businessUnits)
         router.get("business-units/edit", use: editOwnership)
         router.post("business-units/edit", use: saveOwnership)

@@ -15,10 +15,10 @@ struct ResponseCacheMiddleware: RouterMiddleware {
     typealias Context = CanopyRequestContext
     let dependencies: ServerDependencies
 
-    static let pagePrefixes = ["/inventory", "/findings", "/compliance", "/business-units", "/applications/", "/resource", "/scans"]
+    static let pagePrefixes = ["/inventory", "/findings", "/compliance", "/business-units", "/applications/", "/resource", "/scans", "/costs"]
     static let apiPrefixes = [
         "/api/v1/resources", "/api/v1/resource", "/api/v1/findings", "/api/v1/compliance/", "/api/v1/business-units", "/api/v1/applications",
-        "/api/v1/changes", "/api/v1/policies", "/api/v1/frameworks", "/api/v1/scans",
+        "/api/v1/changes", "/api/v1/policies", "/api/v1/frameworks", "/api/v1/scans", "/api/v1/costs",
     ]
 
     static func isCacheable(_ path: String) -> Bool {

@@ -1,0 +1,85 @@
+import CanopyFinOps
+import CanopyModel
+import CanopyStore
+import Foundation
+import Hummingbird
+
+/// Costs from the FOCUS ledger, cut by one dimension, scoped like everything else: a
+/// business-unit owner sees their accounts' cost only.
+extension ConsoleController {
+    /// The month (`YYYY-MM`) and its day bounds a cost view asks for, or the latest in the ledger.
+    static func costMonth(_ text: String?, latest: String?) -> (month: String, from: String, to: String)? {
+        guard let month = (text?.isEmpty == false ? text : nil) ?? latest else { return nil }
+        let parts = month.split(separator: "-").compactMap { Int($0) }
+        guard month.count == 7, parts.count == 2, (1...12).contains(parts[1]), (2000...2200).contains(parts[0]) else { return nil }
+        let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
+        return (month, String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
+    }
+
+    @Sendable func costs(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let p = try await page(request, context)
+        let t = p.t
+        let q = request.uri.queryParameters
+        let dimension = try q.get("by").flatMap { $0.isEmpty ? nil : $0 }.map { text in
+            guard let dimension = CostDimension(rawValue: text), dimension != .day else { throw p.badRequest("by: \(text)") }
+            return dimension
+        } ?? .service
+        let metric = try q.get("metric").flatMap { $0.isEmpty ? nil : $0 }.map { text in
+            guard let metric = CostMetric(rawValue: text) else { throw p.badRequest("metric: \(text)") }
+            return metric
+        } ?? .billed
+        let accounts = p.scope.accountList
+        // The months the ledger holds (in scope), newest last.
+        let monthly = try await CostBreakdown.build(by: .month, metric: metric, query: CostQuery(subAccounts: accounts), store: store)
+        let months = Array(Set(monthly.lines.map(\.key))).sorted()
+        var body = "<h1>\(HTML.escape(t("costs.title")))</h1>"
+        guard !months.isEmpty else {
+            body += "<p>\(HTML.escape(t("costs.empty")))</p>"
+            return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
+        }
+        guard let selected = Self.costMonth(q.get("month"), latest: months.last) else { throw p.badRequest("month: \(q.get("month") ?? "")") }
+        body += "<form method=\"get\" action=\"/costs\" class=\"filters\"><label>\(HTML.escape(t("costs.month"))) <select name=\"month\">"
+        for month in months.reversed() {
+            body += "<option value=\"\(month)\"\(month == selected.month ? " selected" : "")>\(month)</option>"
+        }
+        body += "</select></label><label>\(HTML.escape(t("costs.by"))) <select name=\"by\">"
+        for option in CostDimension.allCases where option != .day {
+            body += "<option value=\"\(option.rawValue)\"\(option == dimension ? " selected" : "")>\(HTML.escape(t("costs.dimension.\(option.rawValue)")))</option>"
+        }
+        body += "</select></label><label>\(HTML.escape(t("costs.metric"))) <select name=\"metric\">"
+        for option in CostMetric.allCases {
+            body += "<option value=\"\(option.rawValue)\"\(option == metric ? " selected" : "")>\(HTML.escape(t("costs.metric.\(option.rawValue)")))</option>"
+        }
+        body += "</select></label><button type=\"submit\">\(HTML.escape(t("action.filter")))</button></form>"
+        let currencies = Set(monthly.lines.map(\.currency))
+        for currency in currencies.sorted() {
+            let points = months.map { month in (label: month, value: monthly.lines.first { $0.key == month && $0.currency == currency }.map { Self.double($0.cost) }) }
+            body += "<h2>\(HTML.escape(t("costs.trend"))) (\(HTML.escape(currency)))</h2>" + Chart.line(points, title: "\(t("costs.trend")) \(currency)", maximum: nil) { String(format: "%.0f", $0) }
+        }
+        let breakdown = try await CostBreakdown.build(
+            by: dimension, metric: metric, query: CostQuery(from: selected.from, to: selected.to, subAccounts: accounts), store: store)
+        let ownership = try await dependencies.cache.ownership(store)
+        func label(_ key: String) -> String {
+            switch dimension {
+            case .businessUnit: ownership.businessUnit(key)?.displayName(zh: p.zh) ?? (key == "(unassigned)" ? t("units.none") : key)
+            default: key
+            }
+        }
+        let totals = breakdown.totals.sorted { $0.key < $1.key }.map { "\($0.value.cents) \($0.key)" }.joined(separator: " · ")
+        body += "<h2>\(HTML.escape(selected.month)) — \(HTML.escape(t("costs.dimension.\(dimension.rawValue)")))</h2><p>\(HTML.escape(t("costs.total"))): \(HTML.escape(totals))</p>"
+        body += Chart.bars(
+            breakdown.lines.prefix(12).map { (label: label($0.key), value: Self.double($0.cost), colour: String?.none) },
+            title: "\(selected.month) \(t("costs.dimension.\(dimension.rawValue)"))"
+        ) { String(format: "%.2f", $0) }
+        body += HTML.table(
+            [t("costs.dimension.\(dimension.rawValue)"), t("costs.cost"), t("costs.share"), t("costs.currency")],
+            breakdown.lines.map { line in
+                let total = breakdown.totals[line.currency] ?? 0
+                let share = total == 0 ? nil : Self.double(line.cost) / Self.double(total)
+                return [HTML.escape(label(line.key)), "<span class=\"num\">\(line.cost.cents)</span>", Layout.percent(share), HTML.escape(line.currency)]
+            })
+        return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
+    }
+
+    static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
+}
