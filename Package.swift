@@ -127,6 +127,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanopyFinOpsTests",
+            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CanopyIngestTests",
             dependencies: ["CanopyIngest", "CanopyStore", "CanopyModel", "CanopyTestSupport"],
             swiftSettings: swiftSettings

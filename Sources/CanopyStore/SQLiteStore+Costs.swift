@@ -64,6 +64,8 @@ public protocol CostRepository: Sendable {
     func costDays(_ query: CostQuery) async throws -> [CostDay]
     /// Every ledger row of a billing period (`YYYY-MM`) and provider, as stored.
     func costRows(period: String, provider: String) async throws -> [CostRecord]
+    /// The rows charged on one day (`YYYY-MM-DD`) to one account for one service.
+    func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord]
 }
 
 /// Rows that may cross to the thread that writes them (they are read there and only there).
@@ -228,8 +230,16 @@ extension SQLiteStore: CostRepository {
     }
 
     public func costRows(period: String, provider: String) async throws -> [CostRecord] {
+        try await costRows(where: "period = ? AND provider = ?", [period, provider])
+    }
+
+    public func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord] {
+        try await costRows(where: "day = ? AND sub_account_id = ? AND service_name = ?", [day, subAccount, service])
+    }
+
+    private func costRows(where condition: String, _ arguments: StatementArguments) async throws -> [CostRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE period = ? AND provider = ? ORDER BY id", arguments: [period, provider]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE \(condition) ORDER BY id", arguments: arguments).map { row in
                 CostRecord(
                     billingPeriodStart: row["billing_period_start"], billingPeriodEnd: row["billing_period_end"],
                     chargePeriodStart: row["charge_period_start"], chargePeriodEnd: row["charge_period_end"], provider: row["provider"],

@@ -322,6 +322,7 @@ extension SQLiteStore {
                         columns TEXT NOT NULL
                     );
                     CREATE INDEX cost_row_period ON cost_row(period, provider, import_id);
+                    CREATE INDEX cost_row_day ON cost_row(day, sub_account_id, service_name);
                     -- Daily sums per account, service and region, kept exact (decimal text) at
                     -- import, so views over millions of rows read thousands.
                     CREATE TABLE cost_daily (

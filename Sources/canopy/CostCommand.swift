@@ -10,7 +10,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Imports.self])
+        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -88,6 +88,65 @@ struct CostCommand: AsyncParsableCommand {
             guard parts.count == 2, (1...12).contains(parts[1]) else { return nil }
             let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
             return (String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
+        }
+    }
+
+    struct Forecast: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "forecast", abstract: "Forecast the rest of this month and the next three, with the method and its backtest on the ledger.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Currency (a ledger may hold several).") var currency = "USD"
+        @Option(help: "billed or effective.") var metric: String = "billed"
+        @Option(help: "table or json.") var format: OutputFormat = .table
+
+        func run() async throws {
+            guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
+            let (forecast, backtest) = try await CostAnalysis.forecast(store: database.open(), currency: currency, metric: metric)
+            if format == .json {
+                struct Output: Encodable {
+                    var forecast: CostForecast
+                    var backtest: [[String: String]]
+                }
+                let rows = backtest.map { ["month": $0.month, "forecast": String(format: "%.2f", $0.forecast), "actual": String(format: "%.2f", $0.actual), "variance": String(format: "%.4f", $0.variance)] }
+                printOut(String(decoding: try JSONOutput.encode(Output(forecast: forecast, backtest: rows)), as: UTF8.self))
+                return
+            }
+            printOut("method: \(forecast.method)")
+            printOut(String(format: "daily run rate %.2f %@, monthly trend %+.1f%%", forecast.dailyRunRate, currency, forecast.monthlyTrend * 100))
+            printOut(try Table(
+                columns: ["month", "incurred", "forecast remaining", "forecast total"],
+                rows: forecast.months.map { [$0.month, String(format: "%.2f", $0.actual), String(format: "%.2f", $0.remaining), String(format: "%.2f", $0.total)] }
+            ).render(.table) { Data() })
+            guard !backtest.isEmpty else { return }
+            let mean = backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count)
+            printOut(String(format: "\nbacktest (each month forecast from the months before it): mean absolute variance %.1f%%", mean * 100))
+            printOut(try Table(
+                columns: ["month", "forecast", "actual", "variance"],
+                rows: backtest.map { [$0.month, String(format: "%.2f", $0.forecast), String(format: "%.2f", $0.actual), String(format: "%+.1f%%", $0.variance * 100)] }
+            ).render(.table) { Data() })
+        }
+    }
+
+    struct Anomalies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "anomalies", abstract: "Days whose cost for a service in an account broke from its weekly pattern, with what explains them.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only from this day, YYYY-MM-DD.") var since: String?
+        @Option(help: "Currency.") var currency = "USD"
+        @Option(help: "table, json or csv.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let anomalies = try await CostAnalysis.anomalies(store: database.open(), since: since, currency: currency)
+            let table = Table(
+                columns: ["day", "service", "account", "expected", "actual", "impact", "explained by"],
+                rows: anomalies.map { a in
+                    let impact = a.explainedImpact.map { String(format: " (%+.2f)", $0) } ?? ""
+                    return [
+                        a.day, a.dimensions["service"] ?? "", a.dimensions["account"] ?? "", String(format: "%.2f", a.expected), String(format: "%.2f", a.actual),
+                        String(format: "%+.2f", a.impact), a.explainedBy.first.map { "\($0.key) \($0.value)" + impact } ?? "",
+                    ]
+                })
+            printOut(try table.render(format) { try JSONOutput.encode(anomalies) })
         }
     }
 
