@@ -30,6 +30,8 @@ extension APIController {
         group.post("tokens", use: createToken)
         group.delete("tokens/:id", use: revokeToken)
         group.get("costs", use: costs)
+        group.get("costs/forecast", use: costForecast)
+        group.get("costs/anomalies", use: costAnomalies)
         group.get("webhooks", use: webhooks)
         group.post("webhooks", use: createWebhook)
         group.delete("webhooks/:id", use: deleteWebhook)
@@ -470,6 +472,39 @@ extension APIController {
             query[keyPath: keyPath] = day
         }
         return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
+    }
+
+    struct ForecastView: Encodable {
+        struct Backtest: Encodable {
+            var month: String
+            var forecast: Double
+            var actual: Double
+            var variance: Double
+        }
+        var forecast: CostForecast
+        var backtest: [Backtest]
+        var meanAbsoluteVariance: Double?
+    }
+
+    @Sendable func costForecast(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        let currency = request.uri.queryParameters.get("currency") ?? "USD"
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw APIError.badParameter("currency", "'currency' is an ISO 4217 code such as USD")
+        }
+        let (forecast, backtest) = try await CostAnalysis.forecast(store: store, accounts: scope.accountList, currency: currency)
+        let rows = backtest.map { ForecastView.Backtest(month: $0.month, forecast: $0.forecast, actual: $0.actual, variance: $0.variance) }
+        return try Self.json(
+            ForecastView(
+                forecast: forecast, backtest: rows,
+                meanAbsoluteVariance: rows.isEmpty ? nil : rows.map { abs($0.variance) }.reduce(0, +) / Double(rows.count)))
+    }
+
+    @Sendable func costAnomalies(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        let since = request.uri.queryParameters.get("since")
+        if let since, !(since.count == 10 && Self.isDay(since)) { throw APIError.badParameter("since", "'since' is a day, YYYY-MM-DD") }
+        return try Self.json(try await CostAnalysis.anomalies(store: store, accounts: scope.accountList, since: since))
     }
 
     static func isDay(_ text: String) -> Bool {

@@ -78,7 +78,35 @@ extension ConsoleController {
                 let share = total == 0 ? nil : Self.double(line.cost) / Self.double(total)
                 return [HTML.escape(label(line.key)), "<span class=\"num\">\(line.cost.cents)</span>", Layout.percent(share), HTML.escape(line.currency)]
             })
+        body += try await forecastAndAnomalies(p, accounts: accounts)
         return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
+    }
+
+    /// The forecast (with its method and backtest) and the anomalies of the last 90 days.
+    func forecastAndAnomalies(_ p: Page, accounts: [String]?) async throws -> String {
+        let t = p.t
+        let (forecast, backtest) = try await CostAnalysis.forecast(store: store, accounts: accounts)
+        var body = "<h2>\(HTML.escape(t("costs.forecast")))</h2><p class=\"note\">\(HTML.escape(t("costs.forecastMethod")))</p>"
+        body += HTML.table(
+            [t("costs.month"), t("costs.incurred"), t("costs.remaining"), t("costs.forecastTotal")],
+            forecast.months.map { [HTML.escape($0.month), String(format: "%.2f", $0.actual), String(format: "%.2f", $0.remaining), String(format: "%.2f", $0.total)] })
+        if !backtest.isEmpty {
+            let mean = backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count)
+            body += "<p>\(HTML.escape(t("costs.backtest"))): \(String(format: "%.1f%%", mean * 100)) (\(backtest.count) \(HTML.escape(t("costs.months"))))</p>"
+        }
+        let since = FinOpsCalendar.day(Date().addingTimeInterval(-90 * 86_400))
+        let anomalies = try await CostAnalysis.anomalies(store: store, accounts: accounts, since: since)
+        body += "<h2>\(HTML.escape(t("costs.anomalies")))</h2>"
+        body += anomalies.isEmpty ? "<p>\(HTML.escape(t("costs.noAnomalies")))</p>" : HTML.table(
+            [t("col.time"), t("costs.dimension.service"), t("costs.dimension.account"), t("costs.expected"), t("costs.actual"), t("costs.explainedBy")],
+            anomalies.map { a in
+                [
+                    HTML.escape(a.day), HTML.escape(a.dimensions["service"] ?? ""), HTML.escape(a.dimensions["account"] ?? ""),
+                    String(format: "%.2f", a.expected), String(format: "%.2f", a.actual),
+                    HTML.escape(a.explainedBy.map { "\(t("costs.cut.\($0.key)")): \($0.value)" }.joined(separator: ", ")),
+                ]
+            })
+        return body
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }

@@ -31,6 +31,12 @@ import Testing
                 return Decimal(string: page["lines"]?.arrayValue?.first { $0["key"] == "AmazonEC2" }?["cost"]?.compactText ?? "0") ?? 0
             }
             #expect(try await ec2("2026-10") > ec2("2026-09"))
+            let anomalies = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/costs/anomalies", method: .get, headers: fixture.bearer(.buOwner)).text.utf8))
+            #expect(anomalies.arrayValue?.compactMap { $0["day"]?.stringValue }.sorted() == ["2026-10-14", "2026-10-15", "2026-10-16"])
+            #expect(anomalies.arrayValue?.first?["explainedBy"]?["application"] == "turbine-analytics")
+            let forecast = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/costs/forecast", method: .get, headers: fixture.bearer(.ccoe)).text.utf8))
+            #expect(forecast["forecast"]?["months"]?.arrayValue?.count == 4 && forecast["meanAbsoluteVariance"]?.doubleValue ?? 1 < 0.05)
+            #expect(try await client.execute(uri: "/api/v1/costs/anomalies?since=yesterday", method: .get, headers: fixture.bearer(.ccoe)).status == .badRequest)
         }
     }
 }
