@@ -76,8 +76,24 @@ extension ConsoleController {
             breakdown.lines.map { line in
                 let total = breakdown.totals[line.currency] ?? 0
                 let share = total == 0 ? nil : Self.double(line.cost) / Self.double(total)
-                return [HTML.escape(label(line.key)), "<span class=\"num\">\(line.cost.cents)</span>", Layout.percent(share), HTML.escape(line.currency)]
+                var name = HTML.escape(label(line.key))
+                if dimension == .businessUnit, line.key != "(unassigned)" {
+                    let link = "/costs/chargeback" + HTML.query([("unit", line.key), ("month", selected.month)])
+                    name += " · <a href=\"\(HTML.escape(link))\">\(HTML.escape(t("costs.statement")))</a>"
+                        + " <a href=\"\(HTML.escape(link + "&format=csv"))\">CSV</a>"
+                }
+                return [name, "<span class=\"num\">\(line.cost.cents)</span>", Layout.percent(share), HTML.escape(line.currency)]
             })
+        if accounts == nil {
+            // Estate-wide measures: for those who see the whole estate.
+            let kpis = try await CostKPIs.build(month: selected.month, store: store)
+            body += "<h2>\(HTML.escape(t("costs.kpis")))</h2>" + HTML.table(
+                [t("costs.kpi"), t("costs.value")],
+                [
+                    ("costs.kpi.allocatable", kpis.allocatable), ("costs.kpi.unallocated", kpis.unallocated), ("costs.kpi.tagCoverage", kpis.tagCoverage),
+                    ("costs.kpi.commitmentCoverage", kpis.commitmentCoverage), ("costs.kpi.forecastVariance", kpis.forecastVariance),
+                ].map { [HTML.escape(t($0.0)), $0.1.map { Layout.percent($0) } ?? HTML.escape(t("costs.noData"))] })
+        }
         body += try await forecastAndAnomalies(p, accounts: accounts)
         return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
     }
@@ -110,4 +126,27 @@ extension ConsoleController {
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
+
+    /// A unit's printable statement (or its CSV) for a month; a bu-owner gets only their own units.
+    @Sendable func chargeback(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let p = try await page(request, context)
+        let q = request.uri.queryParameters
+        guard let month = Self.costMonth(q.get("month"), latest: nil)?.month else { throw p.badRequest("month") }
+        let ownership = try await dependencies.cache.ownership(store)
+        let accounts = try await store.accounts()
+        guard let id = q.get("unit"), let unit = ownership.effectiveBusinessUnits(accounts: accounts).first(where: { $0.id == id }),
+            p.scope.units?.contains(id) ?? true
+        else { throw p.notFound() }
+        let statement = try await ChargebackStatement.build(
+            unit: unit, accounts: Set(ownership.accounts(ofBusinessUnit: id, among: accounts)).filter(p.scope.allows), month: month, store: store)
+        if q.get("format") == "csv" {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"chargeback-\(id)-\(month).csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: statement.csv)))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: statement.html(chinese: p.zh, unitNameZh: unit.nameZh, stylesheet: "/static/canopy.css"))))
+    }
 }

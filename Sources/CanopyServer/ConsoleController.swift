@@ -25,6 +25,7 @@ struct ConsoleController {
         router.get("audit", use: audit)
         router.get("audit/export.csv", use: auditExport)
         router.get("costs", use: costs)
+        router.get("costs/chargeback", use: chargeback)
         router.get("business-units", use: businessUnits)
         router.get("business-units/edit", use: editOwnership)
         router.post("business-units/edit", use: saveOwnership)

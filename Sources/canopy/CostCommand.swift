@@ -10,7 +10,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Imports.self])
+        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Chargeback.self, KPIs.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -147,6 +147,71 @@ struct CostCommand: AsyncParsableCommand {
                     ]
                 })
             printOut(try table.render(format) { try JSONOutput.encode(anomalies) })
+        }
+    }
+
+    struct Chargeback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "chargeback", abstract: "A business unit's monthly statement by application and service (CSV or printable HTML).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The month, YYYY-MM.") var month: String
+        @Option(help: "The business unit id (see `canopy org list`); every unit when omitted (table only).") var unit: String?
+        @Option(help: "table, csv or html.") var format: String = "table"
+        @Option(help: "en or zh-TW (html).") var lang: String = "en"
+        @Option(name: .shortAndLong, help: "Write to this file.") var output: String?
+
+        func run() async throws {
+            guard Show.monthStart(month) != nil else { throw ValidationError("--month is YYYY-MM") }
+            guard ["table", "csv", "html"].contains(format) else { throw ValidationError("--format is table, csv or html") }
+            let store = try database.open()
+            let ownership = try await store.ownership()
+            let accounts = try await store.accounts()
+            let units = ownership.effectiveBusinessUnits(accounts: accounts).filter { unit == nil || $0.id == unit }
+            guard !units.isEmpty else { throw ValidationError("no business unit '\(unit ?? "")' (see `canopy org list`)") }
+            if format != "table", units.count != 1 { throw ValidationError("--format \(format) needs --unit") }
+            var text = ""
+            for u in units {
+                let statement = try await ChargebackStatement.build(
+                    unit: u, accounts: Set(ownership.accounts(ofBusinessUnit: u.id, among: accounts)), month: month, store: store)
+                switch format {
+                case "csv": text = statement.csv
+                case "html": text = statement.html(chinese: lang == "zh-TW", unitNameZh: u.nameZh)
+                default:
+                    text += "\(u.name) (\(u.id)) \(month): billed \(statement.billedTotal.cents), effective \(statement.effectiveTotal.cents) \(statement.currency)\n"
+                    var byApp: [String: Decimal] = [:]
+                    for line in statement.lines { byApp[line.application, default: 0] += line.billed }
+                    for (app, cost) in byApp.sorted(by: { $0.value > $1.value }) { text += "  \(app.padding(toLength: 28, withPad: " ", startingAt: 0)) \(cost.cents)\n" }
+                }
+            }
+            if let output { try text.write(toFile: output, atomically: true, encoding: .utf8) } else { printOut(text) }
+        }
+    }
+
+    struct KPIs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "kpis", abstract: "FinOps KPIs for a month: allocatable spend, tag coverage, commitment coverage, forecast accuracy, unit cost.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The month, YYYY-MM.") var month: String
+        @Option(help: "A business metric for unit cost, NAME=QUANTITY (e.g. 'MWh delivered=1250000').") var unitMetric: String?
+        @Option(help: "table or json.") var format: OutputFormat = .table
+
+        func run() async throws {
+            guard Show.monthStart(month) != nil else { throw ValidationError("--month is YYYY-MM") }
+            var unit: (name: String, quantity: Decimal)?
+            if let unitMetric {
+                let parts = unitMetric.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let quantity = Decimal(string: parts[1], locale: Locale(identifier: "en_US_POSIX")), quantity > 0 else {
+                    throw ValidationError("--unit-metric is NAME=QUANTITY with a positive quantity")
+                }
+                unit = (parts[0], quantity)
+            }
+            let kpis = try await CostKPIs.build(month: month, unit: unit, store: database.open())
+            func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "no data" }
+            let rows: [[String]] = [
+                ["total spend", "\(kpis.total.cents) \(kpis.currency)"], ["allocatable spend", percent(kpis.allocatable)],
+                ["unallocated spend", percent(kpis.unallocated)], ["application tag coverage (usage spend)", percent(kpis.tagCoverage)],
+                ["commitment coverage", percent(kpis.commitmentCoverage)], ["forecast variance (mean absolute, backtest)", percent(kpis.forecastVariance)],
+            ] + (kpis.unitCost.map { [["cost per \(kpis.unitName ?? "unit")", "\(NSDecimalNumber(decimal: $0).doubleValue.formatted(.number.precision(.significantDigits(4)))) \(kpis.currency)"]] } ?? [])
+            printOut(try Table(columns: ["kpi", "value"], rows: rows).render(format == .json ? .json : .table) { try JSONOutput.encode(kpis) })
         }
     }
 

@@ -95,5 +95,22 @@ import Testing
         let (forecast, backtest) = try await CostAnalysis.forecast(store: store)
         #expect(forecast.months.count == 4 && backtest.count >= 6)
         #expect(backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count) < 0.05)
+
+        // Chargeback is exhaustive: the units' statements add up to the month, to the last digit.
+        let ownership = try await store.ownership()
+        let accounts = try await store.accounts()
+        var statements: Decimal = 0
+        for unit in ownership.businessUnits {
+            let statement = try await ChargebackStatement.build(
+                unit: unit, accounts: Set(ownership.accounts(ofBusinessUnit: unit.id, among: accounts)), month: "2026-10", store: store)
+            #expect(statement.billedTotal == statement.lines.reduce(0) { $0 + $1.billed })
+            statements += statement.billedTotal
+        }
+        let month = try await CostBreakdown.build(by: .month, metric: .billed, query: CostQuery(from: "2026-10-01", to: "2026-11-01"), store: store)
+        #expect(statements == month.totals["USD"])
+        let kpis = try await CostKPIs.build(month: "2026-10", unit: ("MWh", 1_000), store: store)
+        #expect(kpis.allocatable == 1 && kpis.commitmentCoverage == nil && kpis.total == month.totals["USD"])
+        #expect((kpis.tagCoverage ?? 0) > 0.5 && (kpis.tagCoverage ?? 1) < 1)
+        #expect(kpis.unitCost == month.totals["USD"]! / 1_000)
     }
 }

@@ -1,0 +1,61 @@
+import CanopyModel
+import CanopyStore
+import Foundation
+
+/// FinOps Foundation KPIs for one month: how much of the spend is allocatable to a business unit,
+/// how much carries an application tag, commitment coverage where the data has commitments,
+/// forecast accuracy from the backtest, and an optional unit cost the user defines.
+public struct CostKPIs: Sendable, Codable {
+    public var month: String
+    public var currency: String
+    public var total: Decimal
+    /// Share of spend in accounts some business unit owns.
+    public var allocatable: Double?
+    public var unallocated: Double?
+    /// Share of usage spend on rows that carry an application tag (`App`, any spelling).
+    public var tagCoverage: Double?
+    /// Share of usage spend covered by a commitment discount (nil: no commitment data at all).
+    public var commitmentCoverage: Double?
+    /// Mean absolute forecast variance over the backtested months.
+    public var forecastVariance: Double?
+    /// Cost ÷ the user's business metric, when given (e.g. per MWh delivered).
+    public var unitCost: Decimal?
+    public var unitName: String?
+
+    public static func build(month: String, currency: String = "USD", unit: (name: String, quantity: Decimal)? = nil, store: any CanopyStore) async throws -> CostKPIs {
+        let ownership = try await store.ownership()
+        let owned = Set(try await store.accounts().filter { ownership.businessUnitID(of: $0) != nil }.map(\.id))
+        var total: Decimal = 0
+        var allocatable: Decimal = 0
+        var usage: Decimal = 0
+        var tagged: Decimal = 0
+        var committed: Decimal = 0
+        var sawCommitments = false
+        let providers = Set(try await store.costDays(CostQuery()).filter { $0.period == month }.map(\.provider))
+        for provider in providers.sorted() {
+            for row in try await store.costRows(period: month, provider: provider) where row.billingCurrency == currency {
+                total += row.billedCost
+                if owned.contains(row.subAccountID ?? "") { allocatable += row.billedCost }
+                guard row.chargeCategory == "Usage" else { continue }
+                usage += row.effectiveCost
+                if row.tags.contains(where: { ResourceSelector.normalised($0.key) == "app" || ResourceSelector.normalised($0.key) == "application" }) {
+                    tagged += row.effectiveCost
+                }
+                if row.commitmentDiscountID != nil {
+                    sawCommitments = true
+                    committed += row.effectiveCost
+                }
+            }
+        }
+        func share(_ part: Decimal, _ whole: Decimal) -> Double? {
+            whole == 0 ? nil : NSDecimalNumber(decimal: part).doubleValue / NSDecimalNumber(decimal: whole).doubleValue
+        }
+        let (_, backtest) = try await CostAnalysis.forecast(store: store, currency: currency)
+        let variance = backtest.isEmpty ? nil : backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count)
+        return CostKPIs(
+            month: month, currency: currency, total: total, allocatable: share(allocatable, total),
+            unallocated: share(allocatable, total).map { 1 - $0 }, tagCoverage: share(tagged, usage),
+            commitmentCoverage: sawCommitments ? share(committed, usage) : nil, forecastVariance: variance,
+            unitCost: unit.flatMap { $0.quantity == 0 ? nil : total / $0.quantity }, unitName: unit?.name)
+    }
+}
