@@ -128,3 +128,31 @@ public struct CostImport: Sendable, Codable, Hashable, Identifiable {
         self.actor = actor
     }
 }
+
+/// A monthly budget for a business unit, an application or an account, with the shares of it
+/// (in percent) whose crossing raises a finding: on what has been spent, and on the forecast.
+public struct Budget: Sendable, Codable, Hashable, Identifiable {
+    public enum Scope: String, Sendable, Codable, CaseIterable {
+        case businessUnit = "business-unit"
+        case application, account
+    }
+
+    public var id: String
+    public var name: String
+    public var scope: Scope
+    /// The unit, application or account id.
+    public var target: String
+    public var amount: Decimal
+    public var currency: String
+    public var thresholds: [Int]
+
+    public init(id: String, name: String, scope: Scope, target: String, amount: Decimal, currency: String = "USD", thresholds: [Int] = [50, 80, 100]) {
+        self.id = id
+        self.name = name
+        self.scope = scope
+        self.target = target
+        self.amount = amount
+        self.currency = currency
+        self.thresholds = thresholds
+    }
+}

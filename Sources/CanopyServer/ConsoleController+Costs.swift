@@ -94,6 +94,26 @@ extension ConsoleController {
                     ("costs.kpi.commitmentCoverage", kpis.commitmentCoverage), ("costs.kpi.forecastVariance", kpis.forecastVariance),
                 ].map { [HTML.escape(t($0.0)), $0.1.map { Layout.percent($0) } ?? HTML.escape(t("costs.noData"))] })
         }
+        // Budgets in scope: a bu-owner sees their units' and accounts' budgets.
+        let statuses = try await Budgets.check(store: store, month: selected.month, raise: false).filter { status in
+            guard let units = p.scope.units else { return true }
+            switch status.budget.scope {
+            case .businessUnit: return units.contains(status.budget.target)
+            case .account: return p.scope.allows(status.budget.target)
+            case .application: return ownership.application(status.budget.target).map { units.contains($0.businessUnit) } ?? false
+            }
+        }
+        if !statuses.isEmpty {
+            body += "<h2>\(HTML.escape(t("costs.budgets")))</h2>" + HTML.table(
+                [t("col.name"), t("costs.budgetScope"), t("costs.amount"), t("costs.actual"), t("costs.forecast"), t("costs.crossed")],
+                statuses.map { s in
+                    [
+                        HTML.escape(s.budget.name), HTML.escape("\(t("costs.scope.\(s.budget.scope.rawValue)")) \(s.budget.target)"),
+                        "\(s.budget.amount.cents) \(HTML.escape(s.budget.currency))", "\(s.actual.cents) (\(Layout.percent(s.actualShare)))",
+                        "\(s.forecast.cents) (\(Layout.percent(s.forecastShare)))", HTML.escape(s.crossed.joined(separator: ", ")),
+                    ]
+                })
+        }
         body += try await forecastAndAnomalies(p, accounts: accounts)
         return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
     }

@@ -191,6 +191,9 @@ public protocol ComplianceRepository: Sendable {
     func evaluations(limit: Int) async throws -> [Evaluation]
     func checkResults(evaluationID: Int64) async throws -> [CheckResult]
     func triage(findingUID: String, status: FindingStatus?, assignee: String?, note: String?, actor: String, at: Date) async throws -> Finding
+    /// Findings raised by something other than a compliance evaluation (a budget crossing): new
+    /// ones are inserted and audited, known ones only seen again. Returns the new ones.
+    func raise(_ findings: [Finding], actor: String) async throws -> [Finding]
     /// The stored resource state a finding's evidence points at.
     func resourceState(version: String) async throws -> JSONValue?
 

@@ -52,6 +52,35 @@ extension SQLiteStore: ComplianceRepository {
             assignee: row["assignee"], note: row["note"])
     }
 
+    public func raise(_ findings: [Finding], actor: String) async throws -> [Finding] {
+        let rows = try findings.map { f -> (Finding, StatementArguments) in
+            let arguments: [(any DatabaseValueConvertible)?] = [
+                f.uid, f.checkID, f.title, f.severityID, f.status.rawValue, f.resourceUID, f.resourceType, f.resourceName, f.account, f.region,
+                f.application, f.firstSeen, f.lastSeen, f.policyHash, try StoreCoding.text(f.requirements),
+            ]
+            return (f, StatementArguments(arguments))
+        }
+        return try await writer.write { db in
+            var raised: [Finding] = []
+            for (finding, arguments) in rows {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM finding WHERE uid = ?", arguments: [finding.uid]) == true {
+                    try db.execute(sql: "UPDATE finding SET last_seen = ?, title = ? WHERE uid = ?", arguments: [finding.lastSeen, finding.title, finding.uid])
+                    continue
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO finding (uid, check_id, title, severity_id, status, resource_uid, resource_type, resource_name, account, region,
+                            application, first_seen, last_seen, policy_hash, requirements) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: arguments)
+                _ = try Self.appendAudit(
+                    db, actor: actor, action: "finding.raise", target: finding.uid,
+                    details: ["check": .string(finding.checkID), "title": .string(finding.title)], at: finding.firstSeen)
+                raised.append(finding)
+            }
+            return raised
+        }
+    }
+
     public func record(_ evaluation: EvaluationRecord) async throws -> Evaluation {
         let findingRows = try evaluation.findings.map { f -> StatementArguments in
             let arguments: [(any DatabaseValueConvertible)?] = [

@@ -66,6 +66,11 @@ public protocol CostRepository: Sendable {
     func costRows(period: String, provider: String) async throws -> [CostRecord]
     /// The rows charged on one day (`YYYY-MM-DD`) to one account for one service.
     func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord]
+
+    func budgets() async throws -> [Budget]
+    /// Inserts or replaces a budget (audited).
+    func save(_ budget: Budget, actor: String) async throws
+    func deleteBudget(id: String, actor: String) async throws
 }
 
 /// Rows that may cross to the thread that writes them (they are read there and only there).
@@ -253,6 +258,29 @@ extension SQLiteStore: CostRepository {
                     commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
                     tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
             }
+        }
+    }
+}
+
+extension SQLiteStore {
+    public func budgets() async throws -> [Budget] {
+        try await writer.read { db in try String.fetchAll(db, sql: "SELECT definition FROM budget ORDER BY id").map { try StoreCoding.decode(Budget.self, $0) } }
+    }
+
+    public func save(_ budget: Budget, actor: String) async throws {
+        let text = try StoreCoding.text(budget)
+        let details = try JSONValue.parse(Data(text.utf8))
+        try await writer.write { db in
+            try db.execute(sql: "INSERT INTO budget (id, definition) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET definition = excluded.definition", arguments: [budget.id, text])
+            _ = try Self.appendAudit(db, actor: actor, action: "budget.save", target: "budget/\(budget.id)", details: details, at: Date())
+        }
+    }
+
+    public func deleteBudget(id: String, actor: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM budget WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { throw StoreError.unknownOwnership("budget", id) }
+            _ = try Self.appendAudit(db, actor: actor, action: "budget.delete", target: "budget/\(id)", details: [:], at: Date())
         }
     }
 }

@@ -345,6 +345,9 @@ extension SQLiteStore {
                     CREATE INDEX cost_daily_day ON cost_daily(day);
                     """)
         }
+        migrator.registerMigration("0007-budgets") { db in
+            try db.execute(sql: "CREATE TABLE budget (id TEXT PRIMARY KEY, definition TEXT NOT NULL)")
+        }
         return migrator
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CanopyRemediation
+import CanopyAWS
 import CanopyFinOps
 import CanopyIngest
 import CanopyModel
@@ -10,7 +12,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Chargeback.self, KPIs.self, Imports.self])
+        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,6 +33,9 @@ struct CostCommand: AsyncParsableCommand {
                     if let imported = try await store.importCosts(file: path, sha256: digest, format: format, rows: file, actor: actor.resolved) {
                         printOut(
                             "\(path): \(format.rawValue), \(imported.rows) rows, billed \(imported.billedTotal.cents) over \(imported.periods.joined(separator: ", "))")
+                        for status in try await CostCommand.checkBudgets(store: store, database: database, month: nil) where !status.crossed.isEmpty {
+                            printOut("  budget \(status.budget.id): \(status.crossed.joined(separator: ", "))")
+                        }
                     } else {
                         printOut("\(path): unchanged (this file is what the ledger holds for its periods)")
                     }
@@ -147,6 +152,88 @@ struct CostCommand: AsyncParsableCommand {
                     ]
                 })
             printOut(try table.render(format) { try JSONOutput.encode(anomalies) })
+        }
+    }
+
+    struct Budgets: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "budgets",
+            abstract: "Budgets: check them (crossings raise findings and call webhooks), set or delete one.",
+            subcommands: [Check.self, Set.self, Delete.self], defaultSubcommand: Check.self)
+
+        struct Check: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "check", abstract: "Month-to-date and forecast against every budget.")
+            @OptionGroup var database: DatabaseOptions
+            @Option(help: "The month, YYYY-MM (default: the ledger's latest).") var month: String?
+            @Option(help: "table or json.") var format: OutputFormat = .table
+
+            func run() async throws {
+                let store = try database.open()
+                let statuses = try await CostCommand.checkBudgets(store: store, database: database, month: month)
+                let table = Table(
+                    columns: ["budget", "scope", "month", "amount", "actual", "forecast", "crossed"],
+                    rows: statuses.map {
+                        [
+                            $0.budget.id, "\($0.budget.scope.rawValue) \($0.budget.target)", $0.month, "\($0.budget.amount.cents) \($0.budget.currency)",
+                            "\($0.actual.cents) (\(String(format: "%.0f%%", $0.actualShare * 100)))", "\($0.forecast.cents) (\(String(format: "%.0f%%", $0.forecastShare * 100)))",
+                            $0.crossed.joined(separator: ", "),
+                        ]
+                    })
+                printOut(try table.render(format) { try JSONOutput.encode(statuses) })
+            }
+        }
+
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "set", abstract: "Create or change a monthly budget.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var actor: ActorOption
+            @Argument(help: "Budget id.") var id: String
+            @Option(help: "A name for people.") var name: String?
+            @Option(help: "A business unit id.") var unit: String?
+            @Option(help: "An application id.") var application: String?
+            @Option(help: "An account id.") var account: String?
+            @Option(help: "Monthly amount.") var amount: String
+            @Option(help: "Currency.") var currency = "USD"
+            @Option(help: "Thresholds in percent, comma-separated.") var thresholds = "50,80,100"
+
+            func run() async throws {
+                let targets = [(Budget.Scope.businessUnit, unit), (.application, application), (.account, account)].compactMap { scope, value in value.map { (scope, $0) } }
+                guard targets.count == 1, let (scope, target) = targets.first else { throw ValidationError("give exactly one of --unit, --application, --account") }
+                guard let value = Decimal(string: amount, locale: Locale(identifier: "en_US_POSIX")), value > 0 else { throw ValidationError("--amount must be a positive number") }
+                let levels = thresholds.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !levels.isEmpty, levels.allSatisfy({ (1...1_000).contains($0) }) else { throw ValidationError("--thresholds are percentages such as 50,80,100") }
+                guard Ownership.isValidID(id) else { throw ValidationError("the id is 1-64 letters, digits, '-' or '_'") }
+                let budget = Budget(id: id, name: name ?? id, scope: scope, target: target, amount: value, currency: currency, thresholds: levels.sorted())
+                try await database.open().save(budget, actor: actor.resolved)
+                printOut("budget \(id): \(value.cents) \(currency) a month for \(scope.rawValue) \(target), thresholds \(levels.map { "\($0)%" }.joined(separator: ", "))")
+            }
+        }
+
+        struct Delete: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a budget.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var actor: ActorOption
+            @Argument(help: "Budget id.") var id: String
+
+            func run() async throws {
+                try await database.open().deleteBudget(id: id, actor: actor.resolved)
+                printOut("budget \(id) deleted")
+            }
+        }
+    }
+
+    /// Checks the budgets, telling the configured webhooks of new crossings.
+    static func checkBudgets(store: SQLiteStore, database: DatabaseOptions, month: String?) async throws -> [BudgetStatus] {
+        guard try await !store.webhooks().isEmpty else { return try await CanopyFinOps.Budgets.check(store: store, month: month) }
+        let transport = AsyncHTTPClientTransport()
+        let dispatcher = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
+        do {
+            let statuses = try await CanopyFinOps.Budgets.check(store: store, month: month) { await dispatcher.findingsOpened($0) }
+            try await transport.shutdown()
+            return statuses
+        } catch {
+            try? await transport.shutdown()
+            throw error
         }
     }
 

@@ -79,6 +79,21 @@ struct DemoCommand: AsyncParsableCommand {
                 let byUnit = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(from: bounds.0, to: bounds.1), store: store)
                 printOut("  \(month) month to date by business unit: " + byUnit.lines.map { "\($0.key) \($0.cost.cents)" }.joined(separator: ", "))
             }
+            // Generation's budget is tight: October's runaway turbine-analytics broke it, and this
+            // month's forecast goes over too.
+            try await store.save(
+                Budget(id: "generation-monthly", name: "Generation monthly", scope: .businessUnit, target: "generation", amount: 2_050), actor: "ccoe-lead@gridco.example")
+            try await store.save(
+                Budget(id: "outage-management", name: "Outage Management", scope: .application, target: "outage-management", amount: 1_400),
+                actor: "ccoe-lead@gridco.example")
+            for check in [CostCalendar.month(end), "2026-10"] {
+                for status in try await Budgets.check(store: store, month: check) {
+                    printOut("  budget \(status.budget.id) \(status.month): spent \(status.actual.cents) of \(status.budget.amount.cents), forecast \(status.forecast.cents)"
+                        + (status.crossed.isEmpty ? "" : "; crossed \(status.crossed.joined(separator: ", "))"))
+                }
+            }
+            let anomalies = try await CostAnalysis.anomalies(store: store)
+            printOut("  anomalies: \(anomalies.count)" + (anomalies.first.map { a in " (latest \(a.day): \(a.dimensions["service"] ?? "") in \(a.dimensions["account"] ?? ""), expected \(String(format: "%.2f", a.expected)), actual \(String(format: "%.2f", a.actual)), explained by \(a.explainedBy.map { "\($0.key) \($0.value)" }.joined()))" } ?? ""))
         }
 
         printOut("""
@@ -90,6 +105,10 @@ struct DemoCommand: AsyncParsableCommand {
               canopy resources --database \(database) --type ec2 --tag Env=prod
               canopy scans --database \(database)
               canopy cost show --database \(database) --by month
+              canopy cost forecast --database \(database)
+              canopy cost anomalies --database \(database)
+              canopy cost budgets --database \(database)
+              canopy cost chargeback --database \(database) --month 2026-10
               canopy cost show --database \(database) --by bu --month \(CostCalendar.month(scans.first?.finishedAt ?? Date()))
               canopy diff --database \(database) \(scans.last?.id ?? 1) \(scans.first?.id ?? 2)
             """)

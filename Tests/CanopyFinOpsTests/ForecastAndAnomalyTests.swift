@@ -112,5 +112,25 @@ import Testing
         #expect(kpis.allocatable == 1 && kpis.commitmentCoverage == nil && kpis.total == month.totals["USD"])
         #expect((kpis.tagCoverage ?? 0) > 0.5 && (kpis.tagCoverage ?? 1) < 1)
         #expect(kpis.unitCost == month.totals["USD"]! / 1_000)
+
+        // A budget October's anomaly broke: crossings raise findings once, and only new ones are told.
+        try await store.save(Budget(id: "gen", name: "Generation", scope: .businessUnit, target: "generation", amount: 2_050), actor: "t")
+        let told = Told()
+        let statuses = try await Budgets.check(store: store, month: "2026-10") { await told.add($0) }
+        let october = try #require(statuses.first)
+        #expect(october.crossed.contains("100% actual"))
+        let unitAccounts = Set(ownership.accounts(ofBusinessUnit: "generation", among: accounts))
+        let unitCost = try await store.costDays(CostQuery(from: "2026-10-01", to: "2026-11-01")).filter { unitAccounts.contains($0.subAccountID) }
+            .reduce(Decimal(0)) { $0 + $1.billedCost }
+        #expect(october.actual == unitCost)
+        #expect(await told.count == 6, "50, 80 and 100 %, on actual and forecast")
+        _ = try await Budgets.check(store: store, month: "2026-10") { await told.add($0) }
+        #expect(await told.count == 6, "a crossing is reported once")
+        #expect(try await store.findings(FindingQuery(checkIDs: [Budgets.checkID], statuses: [.new])).count == 6)
+    }
+
+    actor Told {
+        var count = 0
+        func add(_ findings: [Finding]) { count += findings.count }
     }
 }

@@ -26,7 +26,10 @@ struct Fixture: Sendable {
         try await DemoRecording.bundled().load(into: store)
         let engine = try ComplianceEngine.load()
         try await DemoGovernance.prepare(store: store, engine: engine)
-        if costs { _ = try await DemoCosts.load(into: store, end: try await store.scans(limit: 1).first?.finishedAt ?? Date()) }
+        if costs {
+            _ = try await DemoCosts.load(into: store, end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
+            try await store.save(Budget(id: "gen", name: "Generation", scope: .businessUnit, target: "generation", amount: 2_050), actor: "test")
+        }
         var tokens: [Role: String] = [:]
         var passwords: [String: String] = [:]
         for role in Role.allCases {
