@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyFinOpsTests",
-            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo"],
+            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyPolicy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,8 +15,16 @@ public enum PriceTable {
         "m3.medium": Decimal(string: "0.067")!, "m4.large": Decimal(string: "0.10")!, "m5.large": Decimal(string: "0.096")!,
         "m5.xlarge": Decimal(string: "0.192")!, "m5.2xlarge": Decimal(string: "0.384")!, "c4.xlarge": Decimal(string: "0.199")!,
         "r4.large": Decimal(string: "0.133")!, "r5.xlarge": Decimal(string: "0.252")!, "m6g.large": Decimal(string: "0.077")!,
-        "m7g.large": Decimal(string: "0.0816")!, "t4g.medium": Decimal(string: "0.0336")!,
+        "m7g.large": Decimal(string: "0.0816")!, "t4g.medium": Decimal(string: "0.0336")!, "t3.micro": Decimal(string: "0.0104")!,
+        "c5.xlarge": Decimal(string: "0.17")!, "r5.large": Decimal(string: "0.126")!, "m6g.xlarge": Decimal(string: "0.154")!,
+        "m6g.2xlarge": Decimal(string: "0.308")!, "t4g.small": Decimal(string: "0.0168")!, "t4g.large": Decimal(string: "0.0672")!,
+        "t4g.micro": Decimal(string: "0.0084")!, "r6g.large": Decimal(string: "0.1008")!, "r6g.xlarge": Decimal(string: "0.2016")!,
+        "c6g.xlarge": Decimal(string: "0.136")!,
     ]
+    /// USD per GB-month of EBS snapshot storage (standard tier).
+    public static let snapshotGBMonth = Decimal(string: "0.05")!
+    /// Hours in a month, as AWS prices monthly figures.
+    public static let hoursPerMonth = Decimal(730)
     /// USD per DB-instance-hour (single-AZ; multi-AZ doubles).
     public static let rdsHourly: [String: Decimal] = [
         "db.m5.large": Decimal(string: "0.171")!, "db.t3.medium": Decimal(string: "0.068")!, "db.r5.large": Decimal(string: "0.25")!,

@@ -12,7 +12,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Imports.self])
+        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Recommendations.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -299,6 +299,33 @@ struct CostCommand: AsyncParsableCommand {
                 ["commitment coverage", percent(kpis.commitmentCoverage)], ["forecast variance (mean absolute, backtest)", percent(kpis.forecastVariance)],
             ] + (kpis.unitCost.map { [["cost per \(kpis.unitName ?? "unit")", "\(NSDecimalNumber(decimal: $0).doubleValue.formatted(.number.precision(.significantDigits(4)))) \(kpis.currency)"]] } ?? [])
             printOut(try Table(columns: ["kpi", "value"], rows: rows).render(format == .json ? .json : .table) { try JSONOutput.encode(kpis) })
+        }
+    }
+
+    struct Recommendations: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "recommendations",
+            abstract: "Savings from the inventory and CloudWatch series, priced from the documented price table; --policy-out writes the safe ones as a Custodian policy for `canopy run`.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Underused below this 14-day average CPU, in percent.") var underused: Double = 10
+        @Option(help: "Write the safe recommendations (gp2 → gp3) as a Custodian policy file.") var policyOut: String?
+        @Option(help: "table, json or csv.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let store = try database.open()
+            // Judged as of the last scan, so the metric window is the one it collected.
+            let now = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+            let recommendations = try await Recommender(underusedAverage: underused).recommend(store: store, now: now)
+            let total = recommendations.reduce(Decimal(0)) { $0 + $1.monthlySaving }
+            let table = Table(
+                columns: ["kind", "resource", "account", "application", "saving/month (USD)", "detail"],
+                rows: recommendations.map { [$0.kind.rawValue, $0.resourceName, $0.account, $0.application ?? "", $0.monthlySaving.cents, $0.detail] }
+                    + [["total", "", "", "", total.cents, "prices: \(PriceTable.source)"]])
+            printOut(try table.render(format) { try JSONOutput.encode(recommendations) })
+            if let policyOut {
+                try Recommender.policy(for: recommendations).write(toFile: policyOut, atomically: true, encoding: .utf8)
+                printOut("wrote \(policyOut): `canopy run --policy \(policyOut)` shows what it would change; add --apply to change it (audited)")
+            }
         }
     }
 

@@ -1,0 +1,140 @@
+import CanopyModel
+import CanopyStore
+import Foundation
+
+/// A way to spend less, with its estimated monthly saving (from `PriceTable`) and, for the safe
+/// ones, the Custodian action that carries it out (`canopy run --apply`, dry run otherwise).
+public struct Recommendation: Sendable, Codable, Hashable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case idleInstance = "idle-instance"
+        case underusedInstance = "underused-instance"
+        case previousGeneration = "previous-generation"
+        case graviton
+        case gp2ToGp3 = "gp2-to-gp3"
+        case unattachedVolume = "unattached-volume"
+        case oldSnapshot = "old-snapshot"
+        case unassociatedAddress = "unassociated-eip"
+    }
+
+    public var kind: Kind
+    public var resourceUID: String
+    public var resourceName: String
+    public var resourceType: String
+    public var account: String
+    public var region: String
+    public var application: String?
+    public var detail: String
+    public var monthlySaving: Decimal
+    /// A Custodian action for the safe ones (gp2 → gp3); nil: a person decides.
+    public var action: String?
+}
+
+/// Finds savings in the inventory and its CloudWatch series. Thresholds are the issue's:
+/// idle = 14-day CPU maximum ≤ 1 %; underused = 14-day CPU average below `underusedAverage`
+/// (default 10 %), sized down one step (about half the cost); snapshots older than 90 days.
+public struct Recommender: Sendable {
+    public var underusedAverage: Double = 10
+    public var snapshotAgeDays: Double = 90
+    public var metric = "AWS/EC2:CPUUtilization:Average"
+
+    public init(underusedAverage: Double = 10, snapshotAgeDays: Double = 90) {
+        self.underusedAverage = underusedAverage
+        self.snapshotAgeDays = snapshotAgeDays
+    }
+
+    static let nextGeneration = ["t2": "t3", "m3": "m5", "m4": "m5", "c4": "c5", "r4": "r5"]
+    static let graviton = ["t3": "t4g", "m5": "m6g", "c5": "c6g", "r5": "r6g"]
+
+    public func recommend(store: any CanopyStore, now: Date) async throws -> [Recommendation] {
+        let inventory = try await store.resources(ResourceQuery())
+        let ownership = try await store.ownership()
+        let since = now.addingTimeInterval(-14 * 86_400)
+        var cpu: [String: [Double]] = [:]
+        for series in try await store.series(metric: metric, since: since) {
+            cpu[series.resourceUID] = series.points.filter { $0.timestamp >= since && $0.timestamp <= now }.map(\.value)
+        }
+        var out: [Recommendation] = []
+        func add(_ kind: Recommendation.Kind, _ r: Resource, _ detail: String, _ saving: Decimal, action: String? = nil) {
+            guard saving > 0 else { return }
+            out.append(
+                Recommendation(
+                    kind: kind, resourceUID: r.uid, resourceName: r.name, resourceType: r.type, account: r.account, region: r.region,
+                    application: ownership.applicationID(of: r), detail: detail, monthlySaving: Self.round(saving), action: action))
+        }
+        for r in inventory {
+            let p = r.properties
+            let factor = PriceTable.regionFactor(r.region)
+            switch r.type {
+            case "aws.ec2":
+                guard p["State"]?["Name"]?.stringValue == "running", let type = p["InstanceType"]?.stringValue, let hourly = PriceTable.ec2Hourly[type] else { continue }
+                let monthly = hourly * PriceTable.hoursPerMonth * factor
+                let parts = type.split(separator: ".").map(String.init)
+                if let values = cpu[r.uid], values.count >= 24 {
+                    let maximum = values.max() ?? 0
+                    let average = values.reduce(0, +) / Double(values.count)
+                    if maximum <= 1 {
+                        add(.idleInstance, r, String(format: "14-day CPU peak %.1f%%: stop or terminate it", maximum), monthly)
+                        continue
+                    }
+                    if average < underusedAverage {
+                        add(.underusedInstance, r, String(format: "14-day CPU average %.1f%% (peak %.1f%%): one size smaller", average, maximum), monthly / 2)
+                        continue
+                    }
+                }
+                if parts.count == 2, let next = Self.nextGeneration[parts[0]], let price = PriceTable.ec2Hourly["\(next).\(parts[1])"], price < hourly {
+                    add(.previousGeneration, r, "\(type) → \(next).\(parts[1]) (current generation)", (hourly - price) * PriceTable.hoursPerMonth * factor)
+                } else if parts.count == 2, let arm = Self.graviton[parts[0]], let price = PriceTable.ec2Hourly["\(arm).\(parts[1])"], price < hourly {
+                    add(.graviton, r, "\(type) → \(arm).\(parts[1]) (Graviton; needs an arm64 build of the workload)", (hourly - price) * PriceTable.hoursPerMonth * factor)
+                }
+            case "aws.ebs":
+                let size = Decimal(p["Size"]?.intValue ?? 0)
+                let volumeType = p["VolumeType"]?.stringValue ?? "gp2"
+                let rate = PriceTable.ebsGBMonth[volumeType] ?? 0
+                if p["State"]?.stringValue == "available" {
+                    add(.unattachedVolume, r, "\(size) GB \(volumeType), attached to nothing: snapshot it and delete it", size * rate * factor)
+                } else if volumeType == "gp2" {
+                    add(.gp2ToGp3, r, "\(size) GB gp2 → gp3 (same baseline, 20 % cheaper; changed online)", size * (rate - PriceTable.ebsGBMonth["gp3"]!) * factor, action: "modify-volume")
+                }
+            case "aws.ebs-snapshot":
+                guard let started = p["StartTime"]?.stringValue.flatMap(Timestamps.parse), now.timeIntervalSince(started) > snapshotAgeDays * 86_400 else { continue }
+                let size = Decimal(p["VolumeSize"]?.intValue ?? 0)
+                add(.oldSnapshot, r, "\(Int(now.timeIntervalSince(started) / 86_400)) days old, \(size) GB: delete it if no restore needs it", size * PriceTable.snapshotGBMonth * factor)
+            case "aws.elastic-ip":
+                guard p["AssociationId"]?.stringValue == nil else { continue }
+                add(.unassociatedAddress, r, "public IPv4 address not associated with anything: release it", PriceTable.publicIPv4Hourly * PriceTable.hoursPerMonth)
+            default: continue
+            }
+        }
+        return out.sorted { $0.monthlySaving != $1.monthlySaving ? $0.monthlySaving > $1.monthlySaving : $0.resourceUID < $1.resourceUID }
+    }
+
+    static func round(_ value: Decimal) -> Decimal {
+        var input = value
+        var output = Decimal()
+        NSDecimalRound(&output, &input, 2, .plain)
+        return output
+    }
+
+    /// A Custodian policy file carrying out the safe recommendations (gp2 → gp3), for
+    /// `canopy run --policy FILE` (a dry run unless `--apply`, every change audited).
+    public static func policy(for recommendations: [Recommendation]) -> String {
+        let volumes = recommendations.filter { $0.kind == .gp2ToGp3 }.compactMap { $0.resourceUID.split(separator: "/").last.map(String.init) }
+        guard !volumes.isEmpty else { return "policies: []\n" }
+        return """
+            policies:
+              - name: canopy-gp2-to-gp3
+                resource: aws.ebs
+                description: Canopy savings recommendation - gp2 volumes to gp3
+                filters:
+                  - VolumeType: gp2
+                  - type: value
+                    key: VolumeId
+                    op: in
+                    value: [\(volumes.map { "\"\($0)\"" }.joined(separator: ", "))]
+                actions:
+                  - type: modify-volume
+                    volume-type: gp3
+
+            """
+    }
+}
