@@ -32,6 +32,7 @@ extension APIController {
         group.get("costs", use: costs)
         group.get("costs/forecast", use: costForecast)
         group.get("costs/anomalies", use: costAnomalies)
+        group.get("costs/recommendations", use: costRecommendations)
         group.get("webhooks", use: webhooks)
         group.post("webhooks", use: createWebhook)
         group.delete("webhooks/:id", use: deleteWebhook)
@@ -505,6 +506,13 @@ extension APIController {
         let since = request.uri.queryParameters.get("since")
         if let since, !(since.count == 10 && Self.isDay(since)) { throw APIError.badParameter("since", "'since' is a day, YYYY-MM-DD") }
         return try Self.json(try await CostAnalysis.anomalies(store: store, accounts: scope.accountList, since: since))
+    }
+
+    /// Savings in the caller's accounts, judged as of the last scan.
+    @Sendable func costRecommendations(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+        return try Self.json(try await Recommender().recommend(store: store, now: judged).filter { scope.allows($0.account) })
     }
 
     static func isDay(_ text: String) -> Bool {

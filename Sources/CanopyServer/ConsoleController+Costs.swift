@@ -115,6 +115,22 @@ extension ConsoleController {
                 })
         }
         body += try await forecastAndAnomalies(p, accounts: accounts)
+        // Savings, judged as of the last scan (the window its metrics cover).
+        let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+        let savings = try await Recommender().recommend(store: store, now: judged).filter { p.scope.allows($0.account) }
+        if !savings.isEmpty {
+            let total = savings.reduce(Decimal(0)) { $0 + $1.monthlySaving }
+            body += "<h2>\(HTML.escape(t("costs.recommendations")))</h2><p>\(savings.count) · \(HTML.escape(t("costs.savingTotal"))) \(total.cents) USD · \(HTML.escape(t("costs.prices"))) \(HTML.escape(PriceTable.source))</p>"
+            body += HTML.table(
+                [t("costs.kind"), t("col.resource"), t("col.application"), t("costs.saving"), t("col.details")],
+                savings.prefix(25).map { r in
+                    [
+                        HTML.escape(t("costs.kind.\(r.kind.rawValue)")), "<a href=\"/resource\(HTML.escape(HTML.query([("uid", r.resourceUID)])))\">\(HTML.escape(r.resourceName))</a>",
+                        HTML.escape(r.application.flatMap { ownership.application($0)?.displayName(zh: p.zh) } ?? r.application ?? ""), "\(r.monthlySaving.cents)",
+                        HTML.escape(r.detail),
+                    ]
+                })
+        }
         return render(p, context, title: t("costs.title"), active: "/costs", path: "/costs", body)
     }
 

@@ -149,7 +149,7 @@ struct NotFoundMiddleware: RouterMiddleware {
         ("compliance/*", "GET"), ("audit-log", "GET"), ("business-units", "GET"), ("business-units/*", "GET, PUT, DELETE"),
         ("applications", "GET"), ("applications/*", "GET, PUT, DELETE"), ("policies", "GET"), ("exceptions", "GET, POST"),
         ("exceptions/*/decision", "POST"), ("changes", "GET"), ("users", "GET, POST"), ("tokens", "GET, POST"), ("tokens/*", "DELETE"),
-        ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"),
+        ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"), ("costs/recommendations", "GET"),
     ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }
 
     /// The methods an API path offers, or nil when it is no API path.

@@ -37,6 +37,9 @@ import Testing
             let forecast = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/costs/forecast", method: .get, headers: fixture.bearer(.ccoe)).text.utf8))
             #expect(forecast["forecast"]?["months"]?.arrayValue?.count == 4 && forecast["meanAbsoluteVariance"]?.doubleValue ?? 1 < 0.05)
             #expect(try await client.execute(uri: "/api/v1/costs/anomalies?since=yesterday", method: .get, headers: fixture.bearer(.ccoe)).status == .badRequest)
+            let savings = try JSONValue.parse(Data(try await client.execute(uri: "/api/v1/costs/recommendations", method: .get, headers: fixture.bearer(.buOwner)).text.utf8))
+            let accounts = Set(savings.arrayValue?.compactMap { $0["account"]?.stringValue } ?? [])
+            #expect(accounts == ["599006413549"], "a bu-owner sees savings in their accounts only: \(accounts)")
         }
     }
 }
