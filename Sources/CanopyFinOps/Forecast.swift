@@ -12,6 +12,21 @@ public struct DailySeries: Sendable, Hashable {
     }
 
     public var startDate: Date { FinOpsCalendar.date(start)! }
+
+    /// The mean cost of each weekday (indexed by `Calendar` weekday, 1 = Sunday) over the last
+    /// `lastDays` days, and the overall mean; a weekday without data takes the overall mean.
+    func weekdayMeans(lastDays: Int) -> (byWeekday: [Double], overall: Double) {
+        var sums = [Double](repeating: 0, count: 8)
+        var counts = [Int](repeating: 0, count: 8)
+        for offset in 0..<min(lastDays, values.count) {
+            let index = values.count - 1 - offset
+            let weekday = FinOpsCalendar.utc.component(.weekday, from: startDate.addingTimeInterval(Double(index) * 86_400))
+            sums[weekday] += values[index]
+            counts[weekday] += 1
+        }
+        let overall = sums.reduce(0, +) / Double(max(counts.reduce(0, +), 1))
+        return ((0...7).map { counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : overall }, overall)
+    }
     public func day(_ index: Int) -> String { FinOpsCalendar.day(startDate.addingTimeInterval(Double(index) * 86_400)) }
 }
 
@@ -53,16 +68,7 @@ public struct CostForecast: Sendable, Codable, Hashable {
         let lastDate = series.startDate.addingTimeInterval(Double(values.count - 1) * 86_400)
         let calendar = FinOpsCalendar.utc
         // Run rate by weekday over the last 28 days (or what there is).
-        var byWeekday = [Double](repeating: 0, count: 8)
-        var counts = [Int](repeating: 0, count: 8)
-        for offset in 0..<min(28, values.count) {
-            let index = values.count - 1 - offset
-            let weekday = calendar.component(.weekday, from: series.startDate.addingTimeInterval(Double(index) * 86_400))
-            byWeekday[weekday] += values[index]
-            counts[weekday] += 1
-        }
-        let overall = byWeekday.reduce(0, +) / Double(max(counts.reduce(0, +), 1))
-        let rate = (0...7).map { counts[$0] > 0 ? byWeekday[$0] / Double(counts[$0]) : overall }
+        let (rate, overall) = series.weekdayMeans(lastDays: 28)
         // Monthly totals of complete months for the trend.
         var monthTotals: [(String, Double)] = []
         for (index, value) in values.enumerated() {
@@ -77,16 +83,8 @@ public struct CostForecast: Sendable, Codable, Hashable {
         if !lastIsComplete, complete.last?.0 == lastMonth { complete.removeLast() }
         // The trend is measured on weekday-adjusted daily means, so months of different lengths
         // and weekend counts do not read as growth or decline.
-        var weekdaySums = [Double](repeating: 0, count: 8)
-        var weekdayCounts = [Int](repeating: 0, count: 8)
-        for offset in 0..<min(84, values.count) {
-            let index = values.count - 1 - offset
-            let weekday = calendar.component(.weekday, from: series.startDate.addingTimeInterval(Double(index) * 86_400))
-            weekdaySums[weekday] += values[index]
-            weekdayCounts[weekday] += 1
-        }
-        let weekdayMean = weekdaySums.reduce(0, +) / Double(max(weekdayCounts.reduce(0, +), 1))
-        let factor = (0...7).map { weekdayCounts[$0] > 0 && weekdayMean > 0 ? max(weekdaySums[$0] / Double(weekdayCounts[$0]) / weekdayMean, 1e-6) : 1 }
+        let (longRate, weekdayMean) = series.weekdayMeans(lastDays: 84)
+        let factor = longRate.map { weekdayMean > 0 ? max($0 / weekdayMean, 1e-6) : 1 }
         var adjusted: [String: (sum: Double, days: Int)] = [:]
         for (index, value) in values.enumerated() {
             let weekday = calendar.component(.weekday, from: series.startDate.addingTimeInterval(Double(index) * 86_400))
