@@ -86,14 +86,7 @@ public struct AWSClient: Sendable {
         return try await perform(service: service, model: model, operation: operation, region: region) { endpoint in
             var endpoint = endpoint
             var encodedPath = path
-            if let bucket {
-                if pathStyle || bucket.contains(".") {
-                    encodedPath = "/\(SigV4Signer.uriEncode(bucket))" + (path == "/" ? "" : path)
-                } else if var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false) {
-                    components.host = "\(bucket).\(components.host ?? "")"
-                    endpoint = components.url ?? endpoint
-                }
-            }
+            if let bucket { (endpoint, encodedPath) = Self.address(bucket: bucket, path: path, endpoint: endpoint, pathStyle: pathStyle) }
             var headers: [(name: String, value: String)] = []
             if !body.isEmpty {
                 if let contentType { headers.append(("Content-Type", contentType)) }
@@ -103,12 +96,32 @@ public struct AWSClient: Sendable {
         }
     }
 
+    /// Where an S3 bucket's request goes: virtual-hosted on AWS, path-style on overrides (and
+    /// for bucket names with dots, which virtual-hosted TLS cannot serve).
+    static func address(bucket: String, path: String, endpoint: URL, pathStyle: Bool) -> (URL, String) {
+        if pathStyle || bucket.contains(".") { return (endpoint, "/\(SigV4Signer.uriEncode(bucket))" + (path == "/" ? "" : path)) }
+        guard var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false) else { return (endpoint, path) }
+        components.host = "\(bucket).\(components.host ?? "")"
+        return (components.url ?? endpoint, path)
+    }
+
     // MARK: The call
 
     func perform(
         service: String, model: ServiceModel, operation: String, region: String,
         build: (URL) -> AWSHTTPRequest
     ) async throws -> JSONValue {
+        try await performRaw(service: service, model: model, operation: operation, region: region, build: build) { response in
+            try ShapeDecoder(model: model).decodeResponse(operation: operation, response: response)
+        }
+    }
+
+    /// The call with its signing, retries and budget, answering what `decode` makes of the
+    /// response (raw bodies such as S3 objects skip the shape decoder).
+    func performRaw<T>(
+        service: String, model: ServiceModel, operation: String, region: String,
+        build: (URL) -> AWSHTTPRequest, decode: (AWSHTTPResponse) throws -> T
+    ) async throws -> T {
         let (endpoint, signingRegion) = endpoints.endpoint(service: service, model: model, region: region)
         var attempt = 0
         while true {
@@ -125,7 +138,7 @@ public struct AWSClient: Sendable {
                     throw AWSServiceError.parse(service: service, operation: operation, response: response)
                         .with(retryAfter: response.header("Retry-After"))
                 }
-                return try ShapeDecoder(model: model).decodeResponse(operation: operation, response: response)
+                return try decode(response)
             } catch {
                 let failure = FailureClass.classify(error)
                 guard failure != .permanent, attempt < retryPolicy.maxAttempts, await budget.spend(for: failure) else {

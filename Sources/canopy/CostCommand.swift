@@ -20,27 +20,60 @@ struct CostCommand: AsyncParsableCommand {
             abstract: "Import cost files (.csv or .csv.gz): each replaces the billing periods it covers, all or nothing; the same file twice changes nothing.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
-        @Argument(help: "Files to import.") var paths: [String]
+        @Argument(help: "Files to import, or s3://bucket/prefix (every .csv and .csv.gz object under it).") var paths: [String]
+        @Option(help: "For s3:// sources: the AWS profile (default: the usual credential chain).") var profile: String?
+        @Option(help: "For s3:// sources: an endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
+        @Option(help: "For s3:// sources: the bucket's region (default AWS_REGION or us-east-1).") var region: String?
 
         func run() async throws {
             let store = try database.open()
+            var local: [(path: String, name: String)] = []
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-cost-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: work) }
             for path in paths {
+                guard let (bucket, prefix) = S3Objects.parse(path) else {
+                    local.append((path, path))
+                    continue
+                }
+                // Downloaded in ranges to a private folder first; the import then reads them like files.
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let environment = ProcessInfo.processInfo.environment
+                let transport = AsyncHTTPClientTransport()
+                do {
+                    let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
+                    let bucketRegion = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+                    let objects = try await S3Objects.list(client: client, bucket: bucket, prefix: prefix, region: bucketRegion)
+                        .filter { ($0.key.hasSuffix(".csv") || $0.key.hasSuffix(".csv.gz")) && $0.size > 0 }
+                        .sorted { $0.key < $1.key }
+                    if objects.isEmpty { printErr("\(path): no .csv or .csv.gz objects") }
+                    for (index, object) in objects.enumerated() {
+                        let file = work.appendingPathComponent("\(index)-" + (object.key.split(separator: "/").last.map(String.init) ?? "object"))
+                        try await S3Objects.download(client: client, bucket: bucket, key: object.key, region: bucketRegion, to: file)
+                        local.append((file.path, "s3://\(bucket)/\(object.key)"))
+                    }
+                    try await transport.shutdown()
+                } catch {
+                    try? await transport.shutdown()
+                    throw error
+                }
+            }
+            for (path, name) in local {
                 let file: CostFile
-                do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error) }
+                do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error, shownAs: (path, name)) }
                 let digest = try Self.sha256(path)
                 let format = file.format
                 do {
-                    if let imported = try await store.importCosts(file: path, sha256: digest, format: format, rows: file, actor: actor.resolved) {
+                    if let imported = try await store.importCosts(file: name, sha256: digest, format: format, rows: file, actor: actor.resolved) {
                         printOut(
-                            "\(path): \(format.rawValue), \(imported.rows) rows, billed \(imported.billedTotal.cents) over \(imported.periods.joined(separator: ", "))")
+                            "\(name): \(format.rawValue), \(imported.rows) rows, billed \(imported.billedTotal.cents) over \(imported.periods.joined(separator: ", "))")
                         for status in try await CostCommand.checkBudgets(store: store, database: database, month: nil) where !status.crossed.isEmpty {
                             printOut("  budget \(status.budget.id): \(status.crossed.joined(separator: ", "))")
                         }
                     } else {
-                        printOut("\(path): unchanged (this file is what the ledger holds for its periods)")
+                        printOut("\(name): unchanged (this file is what the ledger holds for its periods)")
                     }
                 } catch let error as IngestError {
-                    throw ImportFailed(error: error)
+                    throw ImportFailed(error: error, shownAs: (path, name))
                 }
             }
         }
@@ -56,7 +89,9 @@ struct CostCommand: AsyncParsableCommand {
     /// A file that could not be imported: the reason, and the promise that nothing changed.
     struct ImportFailed: Error, CustomStringConvertible {
         var error: IngestError
-        var description: String { "\(error) — nothing was imported" }
+        /// The downloaded copy's path, and the name the user gave (an s3:// address).
+        var shownAs: (path: String, name: String)
+        var description: String { "\(error)".replacingOccurrences(of: shownAs.path, with: shownAs.name) + " — nothing was imported" }
     }
 
     struct Show: AsyncParsableCommand {
