@@ -139,7 +139,15 @@ public struct WebhookDispatcher: Notifier {
         } catch let error as WebhookError {
             throw error
         } catch {
-            details["error"] = .string("\(error)".replacingOccurrences(of: (try? box.open(sealedURL)) ?? "\u{0}", with: webhook.host))
+            // Only the kind of failure: an error's text can carry the address (its path is a secret).
+            let kind: String
+            switch error {
+            case TransportError.timeout: kind = "timeout"
+            case TransportError.connection: kind = "connection failed"
+            case is SecretBoxError: kind = "address cannot be unsealed"
+            default: kind = "failed"
+            }
+            details["error"] = .string(kind)
             _ = try? await store.appendAudit(actor: "canopy", action: "webhook.failed", target: "webhook/\(webhook.id)", details: .object(details), at: Date())
             throw error
         }

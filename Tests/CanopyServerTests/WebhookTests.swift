@@ -48,6 +48,13 @@ import Testing
         let log = try await store.auditLog(limit: 10)
         #expect(log.contains { $0.action == "webhook.delivered" && $0.details["host"] == "hooks.example.com" })
         #expect(log.allSatisfy { !$0.details.canonicalJSON().contains("SECRET") }, "the address never reaches the audit log")
+        // A failed delivery records the kind of failure, not the error's text (which names the URL).
+        let failing = WebhookDispatcher(store: store, box: box, transport: ScriptedTransport(fallback: { request in
+            throw TransportError.connection(url: request.url, reason: "refused")
+        }))
+        await failing.findingsOpened([finding("crit2", severity: 5)])
+        let failed = try #require(try await store.auditLog(limit: 1).first)
+        #expect(failed.action == "webhook.failed" && failed.details["error"] == "connection failed" && !failed.details.canonicalJSON().contains("SECRET"))
     }
 
     @Test func evaluationsAndExceptionRequestsNotifyThroughTheServer() async throws {
