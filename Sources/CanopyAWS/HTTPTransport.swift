@@ -104,6 +104,20 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         try await client.shutdown()
     }
 
+    /// Runs `body` with a transport that is shut down when it returns or throws (a client left
+    /// running at exit is a programming error in AsyncHTTPClient).
+    public static func with<T>(maximumConnectionsPerHost: Int = 32, _ body: (AsyncHTTPClientTransport) async throws -> T) async throws -> T {
+        let transport = AsyncHTTPClientTransport(maximumConnectionsPerHost: maximumConnectionsPerHost)
+        do {
+            let result = try await body(transport)
+            try await transport.shutdown()
+            return result
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+    }
+
     public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
         let url = request.url
         var outbound = HTTPClientRequest(url: url)

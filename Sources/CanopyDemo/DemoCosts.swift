@@ -15,8 +15,7 @@ public enum DemoCosts {
 
     /// Rows from the first day of the month a year before `end`'s month, to `end`'s day (exclusive).
     public static func rows(inventory: [Resource], accounts: [Account], end: Date) -> [CostRecord] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = CostCalendar.utc
         let endDay = calendar.startOfDay(for: end)
         let endMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: endDay))!
         let start = calendar.date(byAdding: .month, value: -12, to: endMonth)!

@@ -53,17 +53,10 @@ public enum Budgets {
             case .application:
                 // The application's rows over the last two months (enough for the run rate).
                 let months = Set(allDays.map(\.period)).sorted().suffix(2)
-                let providers = Set(allDays.map(\.provider))
                 for period in months {
-                    for provider in providers.sorted() {
-                        for row in try await store.costRows(period: period, provider: provider) where row.billingCurrency == budget.currency {
-                            let resource = Resource(
-                                uid: row.resourceID ?? "", provider: .aws, account: row.subAccountID ?? "", region: row.regionID ?? "", type: row.resourceType ?? "",
-                                name: "", tags: row.tags, properties: .object([:]), observedAt: row.chargePeriodStart)
-                            if ownership.applicationID(of: resource) == budget.target {
-                                add(day: CostCalendar.day(row.chargePeriodStart), category: row.chargeCategory, cost: row.billedCost)
-                            }
-                        }
+                    for row in try await store.costRows(period: period, subAccounts: nil)
+                    where row.billingCurrency == budget.currency && ownership.applicationID(of: row.asResource) == budget.target {
+                        add(day: CostCalendar.day(row.chargePeriodStart), category: row.chargeCategory, cost: row.billedCost)
                     }
                 }
             }
@@ -99,16 +92,12 @@ public enum Budgets {
 
     /// The month's total forecast from the scope's daily cost (nil: no history).
     static func forecast(usage: [String: Double], other: [String: Double], month: String, lastDay: String) -> Double? {
-        let days = Set(usage.keys).union(other.keys)
-        guard let first = days.min(), let start = FinOpsCalendar.date(first), let end = FinOpsCalendar.date(lastDay), start <= end else { return nil }
-        let count = Int((end.timeIntervalSince(start) / 86_400).rounded()) + 1
-        var u = [Double](repeating: 0, count: count)
-        var o = [Double](repeating: 0, count: count)
-        for (day, value) in usage { if let d = FinOpsCalendar.date(day) { let i = Int((d.timeIntervalSince(start) / 86_400).rounded()); if i < count { u[i] += value } } }
-        for (day, value) in other { if let d = FinOpsCalendar.date(day) { let i = Int((d.timeIntervalSince(start) / 86_400).rounded()); if i < count { o[i] += value } } }
-        let result = CostForecast.make(DailySeries(start: first, values: u), other: DailySeries(start: first, values: o), ahead: 0)
+        guard let first = Set(usage.keys).union(other.keys).min(), let u = DailySeries(byDay: usage, from: first, through: lastDay),
+            let o = DailySeries(byDay: other, from: first, through: lastDay)
+        else { return nil }
+        let result = CostForecast.make(u, other: o, ahead: 0)
         if let current = result.months.first(where: { $0.month == month }) { return current.total }
         // The month is complete: its forecast is what it cost.
-        return zip(u, o).enumerated().filter { DailySeries(start: first, values: u).day($0.offset).hasPrefix(month) }.map { $0.element.0 + $0.element.1 }.reduce(0, +)
+        return u.values.indices.filter { u.day($0).hasPrefix(month) }.map { u.values[$0] + o.values[$0] }.reduce(0, +)
     }
 }

@@ -27,22 +27,14 @@ public struct ChargebackStatement: Sendable, Codable {
     public static func build(unit: BusinessUnit, accounts: Set<String>, month: String, currency: String = "USD", store: any CanopyStore) async throws -> ChargebackStatement {
         let ownership = try await store.ownership()
         var sums: [Line: (Decimal, Decimal)] = [:]
-        var providers: Set<String> = []
-        for day in try await store.costDays(CostQuery(subAccounts: Array(accounts))) where day.period == month { providers.insert(day.provider) }
-        for provider in providers.sorted() {
-            for row in try await store.costRows(period: month, provider: provider)
-            where row.billingCurrency == currency && accounts.contains(row.subAccountID ?? "") {
-                // The row as a resource, so application selectors (tags, account, type, region) apply.
-                let resource = Resource(
-                    uid: row.resourceID ?? "", provider: .aws, account: row.subAccountID ?? "", region: row.regionID ?? "", type: row.resourceType ?? "",
-                    name: row.columns["ResourceName"] ?? "", tags: row.tags, properties: .object([:]), observedAt: row.chargePeriodStart)
-                let application = ownership.applicationID(of: resource) ?? "(unassigned)"
-                let key = Line(application: application, service: row.serviceName ?? "(none)", account: row.subAccountID ?? "", billed: 0, effective: 0)
-                var sum = sums[key] ?? (0, 0)
-                sum.0 += row.billedCost
-                sum.1 += row.effectiveCost
-                sums[key] = sum
-            }
+        for row in try await store.costRows(period: month, subAccounts: Array(accounts)) where row.billingCurrency == currency {
+            // A row belongs to the application whose selector matches what it charges for.
+            let application = ownership.applicationID(of: row.asResource) ?? "(unassigned)"
+            let key = Line(application: application, service: row.serviceName ?? "(none)", account: row.subAccountID ?? "", billed: 0, effective: 0)
+            var sum = sums[key] ?? (0, 0)
+            sum.0 += row.billedCost
+            sum.1 += row.effectiveCost
+            sums[key] = sum
         }
         let lines = sums.map { key, sum in Line(application: key.application, service: key.service, account: key.account, billed: sum.0, effective: sum.1) }
             .sorted { ($0.application, $0.service, $0.account) < ($1.application, $1.service, $1.account) }

@@ -8,18 +8,13 @@ public enum CostAnalysis {
     /// Daily totals per key (nil: leave the day out), from `from` to the last day with data.
     static func series(_ days: [CostDay], currency: String, metric: CostMetric, key: (CostDay) -> String?) -> [String: DailySeries] {
         let relevant = days.filter { $0.currency == currency }
-        guard let first = relevant.map(\.day).min(), let last = relevant.map(\.day).max(),
-            let start = FinOpsCalendar.date(first), let end = FinOpsCalendar.date(last)
-        else { return [:] }
-        let count = Int((end.timeIntervalSince(start) / 86_400).rounded()) + 1
-        var out: [String: [Double]] = [:]
+        guard let first = relevant.map(\.day).min(), let last = relevant.map(\.day).max() else { return [:] }
+        var byKey: [String: [String: Double]] = [:]
         for day in relevant {
-            guard let k = key(day), let date = FinOpsCalendar.date(day.day) else { continue }
-            let index = Int((date.timeIntervalSince(start) / 86_400).rounded())
-            let cost = NSDecimalNumber(decimal: metric == .billed ? day.billedCost : day.effectiveCost).doubleValue
-            out[k, default: [Double](repeating: 0, count: count)][index] += cost
+            guard let k = key(day) else { continue }
+            byKey[k, default: [:]][day.day, default: 0] += NSDecimalNumber(decimal: metric == .billed ? day.billedCost : day.effectiveCost).doubleValue
         }
-        return out.mapValues { DailySeries(start: first, values: $0) }
+        return byKey.compactMapValues { DailySeries(byDay: $0, from: first, through: last) }
     }
 
     public static func forecast(store: any CanopyStore, accounts: [String]? = nil, currency: String = "USD", metric: CostMetric = .billed)
@@ -66,8 +61,8 @@ public enum CostAnalysis {
     /// whose single value accounts for the largest part of the rise against the same weekday a
     /// week earlier. A whole application scaling out is one answer, not three instances.
     static func explain(store: any CanopyStore, day: String, account: String, service: String, currency: String) async throws -> ([String: String], Double)? {
-        guard let date = FinOpsCalendar.date(day) else { return nil }
-        let weekBefore = FinOpsCalendar.day(date.addingTimeInterval(-7 * 86_400))
+        guard let date = CostCalendar.date(day) else { return nil }
+        let weekBefore = CostCalendar.day(date.addingTimeInterval(-7 * 86_400))
         let cuts: [(name: String, key: (CostRecord) -> String)] = [
             ("application", { row in row.tags.first { ResourceSelector.normalised($0.key) == "app" }?.value ?? "(untagged)" }),
             ("resource", { row in row.columns["ResourceName"].map { "\($0) (\(row.resourceID ?? "-"))" } ?? row.resourceID ?? "(no resource)" }),

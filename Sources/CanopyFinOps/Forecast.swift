@@ -1,3 +1,4 @@
+import CanopyModel
 import Foundation
 
 /// A daily cost series, oldest first, one value per calendar day (missing days are zero).
@@ -11,7 +12,20 @@ public struct DailySeries: Sendable, Hashable {
         self.values = values
     }
 
-    public var startDate: Date { FinOpsCalendar.date(start)! }
+    public var startDate: Date { CostCalendar.date(start)! }
+
+    /// A series over every day from `first` through `last` (`YYYY-MM-DD`), from day → cost;
+    /// days outside the span are left out, days without cost are zero. Nil when the span is empty.
+    public init?(byDay costs: [String: Double], from first: String, through last: String) {
+        guard let start = CostCalendar.date(first), let end = CostCalendar.date(last), start <= end else { return nil }
+        var values = [Double](repeating: 0, count: Int((end.timeIntervalSince(start) / 86_400).rounded()) + 1)
+        for (day, cost) in costs {
+            guard let date = CostCalendar.date(day) else { continue }
+            let index = Int((date.timeIntervalSince(start) / 86_400).rounded())
+            if values.indices.contains(index) { values[index] += cost }
+        }
+        self.init(start: first, values: values)
+    }
 
     /// The mean cost of each weekday (indexed by `Calendar` weekday, 1 = Sunday) over the last
     /// `lastDays` days, and the overall mean; a weekday without data takes the overall mean.
@@ -20,14 +34,14 @@ public struct DailySeries: Sendable, Hashable {
         var counts = [Int](repeating: 0, count: 8)
         for offset in 0..<min(lastDays, values.count) {
             let index = values.count - 1 - offset
-            let weekday = FinOpsCalendar.utc.component(.weekday, from: startDate.addingTimeInterval(Double(index) * 86_400))
+            let weekday = CostCalendar.utc.component(.weekday, from: startDate.addingTimeInterval(Double(index) * 86_400))
             sums[weekday] += values[index]
             counts[weekday] += 1
         }
         let overall = sums.reduce(0, +) / Double(max(counts.reduce(0, +), 1))
         return ((0...7).map { counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : overall }, overall)
     }
-    public func day(_ index: Int) -> String { FinOpsCalendar.day(startDate.addingTimeInterval(Double(index) * 86_400)) }
+    public func day(_ index: Int) -> String { CostCalendar.day(startDate.addingTimeInterval(Double(index) * 86_400)) }
 }
 
 /// The forecast: the rest of the month a series ends in, and the next months.
@@ -66,7 +80,7 @@ public struct CostForecast: Sendable, Codable, Hashable {
         let values = series.values
         guard !values.isEmpty else { return CostForecast(method: methodText, dailyRunRate: 0, monthlyTrend: 0, months: []) }
         let lastDate = series.startDate.addingTimeInterval(Double(values.count - 1) * 86_400)
-        let calendar = FinOpsCalendar.utc
+        let calendar = CostCalendar.utc
         // Run rate by weekday over the last 28 days (or what there is).
         let (rate, overall) = series.weekdayMeans(lastDays: 28)
         // Monthly totals of complete months for the trend.
@@ -76,8 +90,8 @@ public struct CostForecast: Sendable, Codable, Hashable {
             if monthTotals.last?.0 == month { monthTotals[monthTotals.count - 1].1 += value } else { monthTotals.append((month, value)) }
         }
         let firstMonthComplete = series.start.hasSuffix("-01")
-        let lastMonth = String(FinOpsCalendar.day(lastDate).prefix(7))
-        let lastIsComplete = FinOpsCalendar.day(lastDate.addingTimeInterval(86_400)).hasSuffix("-01")
+        let lastMonth = String(CostCalendar.day(lastDate).prefix(7))
+        let lastIsComplete = CostCalendar.day(lastDate.addingTimeInterval(86_400)).hasSuffix("-01")
         var complete = monthTotals
         if !firstMonthComplete, !complete.isEmpty { complete.removeFirst() }
         if !lastIsComplete, complete.last?.0 == lastMonth { complete.removeLast() }
@@ -121,27 +135,27 @@ public struct CostForecast: Sendable, Codable, Hashable {
         }
         var months: [Month] = []
         // The current month: what is incurred plus its remaining days.
-        let (currentStart, currentEnd) = FinOpsCalendar.monthBounds(lastDate)
+        let (currentStart, currentEnd) = CostCalendar.monthBounds(lastDate)
         var remaining = 0.0
         var day = lastDate.addingTimeInterval(86_400)
         while day < currentEnd {
             remaining += projected(day, monthsAhead: 0)
             day = day.addingTimeInterval(86_400)
         }
-        let incurred = values.enumerated().filter { series.day($0.offset) >= FinOpsCalendar.day(currentStart) }.map(\.element).reduce(0, +)
+        let incurred = values.enumerated().filter { series.day($0.offset) >= CostCalendar.day(currentStart) }.map(\.element).reduce(0, +)
         if !lastIsComplete {
             months.append(Month(month: lastMonth, actual: incurred + fixedIncurred, remaining: remaining + max(fixed - fixedIncurred, 0)))
         }
         var monthStart = currentEnd
         for step in 0..<ahead {
-            let (_, end) = FinOpsCalendar.monthBounds(monthStart)
+            let (_, end) = CostCalendar.monthBounds(monthStart)
             var total = 0.0
             var d = monthStart
             while d < end {
                 total += projected(d, monthsAhead: step + 1)
                 d = d.addingTimeInterval(86_400)
             }
-            months.append(Month(month: String(FinOpsCalendar.day(monthStart).prefix(7)), actual: 0, remaining: total + fixed))
+            months.append(Month(month: String(CostCalendar.day(monthStart).prefix(7)), actual: 0, remaining: total + fixed))
             monthStart = end
         }
         return CostForecast(method: methodText, dailyRunRate: overall, monthlyTrend: trend, months: months)
@@ -164,30 +178,5 @@ public struct CostForecast: Sendable, Codable, Hashable {
             results.append((String(series.day(start).prefix(7)), predicted.total, actual, (predicted.total - actual) / actual))
         }
         return results
-    }
-}
-
-/// Calendar arithmetic in UTC on `YYYY-MM-DD` keys.
-public enum FinOpsCalendar {
-    public static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
-
-    public static func date(_ day: String) -> Date? {
-        let parts = day.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3 else { return nil }
-        return utc.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2]))
-    }
-
-    public static func day(_ date: Date) -> String {
-        let c = utc.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-    }
-
-    public static func monthBounds(_ date: Date) -> (Date, Date) {
-        let start = utc.date(from: utc.dateComponents([.year, .month], from: date))!
-        return (start, utc.date(byAdding: .month, value: 1, to: start)!)
     }
 }

@@ -22,7 +22,11 @@ public struct CostKPIs: Sendable, Codable {
     public var unitCost: Decimal?
     public var unitName: String?
 
-    public static func build(month: String, currency: String = "USD", unit: (name: String, quantity: Decimal)? = nil, store: any CanopyStore) async throws -> CostKPIs {
+    /// - Parameter backtest: the forecast's backtest when the caller has it already (computed when nil).
+    public static func build(
+        month: String, currency: String = "USD", unit: (name: String, quantity: Decimal)? = nil,
+        backtest given: [(month: String, forecast: Double, actual: Double, variance: Double)]? = nil, store: any CanopyStore
+    ) async throws -> CostKPIs {
         let ownership = try await store.ownership()
         let owned = Set(try await store.accounts().filter { ownership.businessUnitID(of: $0) != nil }.map(\.id))
         var total: Decimal = 0
@@ -31,26 +35,24 @@ public struct CostKPIs: Sendable, Codable {
         var tagged: Decimal = 0
         var committed: Decimal = 0
         var sawCommitments = false
-        let providers = Set(try await store.costDays(CostQuery()).filter { $0.period == month }.map(\.provider))
-        for provider in providers.sorted() {
-            for row in try await store.costRows(period: month, provider: provider) where row.billingCurrency == currency {
-                total += row.billedCost
-                if owned.contains(row.subAccountID ?? "") { allocatable += row.billedCost }
-                guard row.chargeCategory == "Usage" else { continue }
-                usage += row.effectiveCost
-                if row.tags.contains(where: { ResourceSelector.normalised($0.key) == "app" || ResourceSelector.normalised($0.key) == "application" }) {
-                    tagged += row.effectiveCost
-                }
-                if row.commitmentDiscountID != nil {
-                    sawCommitments = true
-                    committed += row.effectiveCost
-                }
+        for row in try await store.costRows(period: month, subAccounts: nil) where row.billingCurrency == currency {
+            total += row.billedCost
+            if owned.contains(row.subAccountID ?? "") { allocatable += row.billedCost }
+            guard row.chargeCategory == "Usage" else { continue }
+            usage += row.effectiveCost
+            if row.tags.contains(where: { ResourceSelector.normalised($0.key) == "app" || ResourceSelector.normalised($0.key) == "application" }) {
+                tagged += row.effectiveCost
+            }
+            if row.commitmentDiscountID != nil {
+                sawCommitments = true
+                committed += row.effectiveCost
             }
         }
         func share(_ part: Decimal, _ whole: Decimal) -> Double? {
             whole == 0 ? nil : NSDecimalNumber(decimal: part).doubleValue / NSDecimalNumber(decimal: whole).doubleValue
         }
-        let (_, backtest) = try await CostAnalysis.forecast(store: store, currency: currency)
+        var backtest = given ?? []
+        if given == nil { backtest = try await CostAnalysis.forecast(store: store, currency: currency).backtest }
         let variance = backtest.isEmpty ? nil : backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count)
         return CostKPIs(
             month: month, currency: currency, total: total, allocatable: share(allocatable, total),

@@ -93,7 +93,7 @@ public struct CostFile: CostRowSource {
         case .azureEA: record = try AzureMapping.record(row, header: reader.header)
         case .oci: record = try OCIMapping.record(row, header: reader.header)
         }
-        let key = "\(Row.month(record.billingPeriodStart)) \(record.provider)"
+        let key = "\(CostCalendar.month(record.billingPeriodStart)) \(record.provider)"
         if let known = currencies[key], known != record.billingCurrency {
             throw IngestError.at(
                 file: path, line: row.line, column: nil,
@@ -242,33 +242,6 @@ struct Row {
         let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-
-    /// `YYYY-MM` of a date, in UTC.
-    static func month(_ date: Date) -> String {
-        let days = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
-        let (y, m, _) = civil(fromDays: days)
-        return String(format: "%04d-%02d", y, m)
-    }
-
-    static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp + (mp < 10 ? 3 : -9)
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    /// The first day of the month `date` falls in, and of the next.
-    static func monthBounds(_ date: Date) -> (Date, Date) {
-        let (y, m, _) = civil(fromDays: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
-        let start = daysFromCivil(y, m, 1)
-        let end = m == 12 ? daysFromCivil(y + 1, 1, 1) : daysFromCivil(y, m + 1, 1)
-        return (Date(timeIntervalSince1970: TimeInterval(start * 86_400)), Date(timeIntervalSince1970: TimeInterval(end * 86_400)))
     }
 
     /// A tags cell: a JSON object (FOCUS), or Azure's `"k": "v", …` without braces.

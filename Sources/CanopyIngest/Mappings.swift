@@ -160,7 +160,7 @@ enum AzureMapping {
         let day = try row.requiredDate("Date")
         let periodStart = try row.requiredDate("BillingPeriodStartDate")
         // EA's period end is the last day, inclusive; FOCUS ends are exclusive.
-        let periodEnd = try row.date("BillingPeriodEndDate").map { $0.addingTimeInterval(86_400) } ?? Row.monthBounds(periodStart).1
+        let periodEnd = try row.date("BillingPeriodEndDate").map { $0.addingTimeInterval(86_400) } ?? CostCalendar.monthBounds(periodStart).1
         let list = try row.decimal("PayGPrice").map { $0 * (quantity ?? 0) } ?? cost
         let contracted = try row.decimal("UnitPrice").map { $0 * (quantity ?? 0) } ?? cost
         let category = ["Usage": "Usage", "Purchase": "Purchase", "Refund": "Adjustment", "Tax": "Tax"][row.text("ChargeType") ?? "Usage"] ?? "Usage"
@@ -193,7 +193,7 @@ enum OCIMapping {
     static func record(_ row: Row, header: [String]) throws -> CostRecord {
         let cost = try row.decimal("cost/myCost") ?? 0
         let start = try row.requiredDate("lineItem/intervalUsageStart")
-        let (periodStart, periodEnd) = Row.monthBounds(start)
+        let (periodStart, periodEnd) = CostCalendar.monthBounds(start)
         var tags: [String: String] = [:]
         for name in header where name.hasPrefix("tags/") {
             if let value = row.text(name) { tags[String(name.dropFirst("tags/".count))] = value }

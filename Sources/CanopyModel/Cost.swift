@@ -81,6 +81,16 @@ public struct CostRecord: Sendable, Hashable {
     }
 }
 
+extension CostRecord {
+    /// The row as the resource it charges for, so ownership selectors (tags, account, type,
+    /// region) attribute cost exactly as they attribute inventory.
+    public var asResource: Resource {
+        Resource(
+            uid: resourceID ?? "", provider: .aws, account: subAccountID ?? "", region: regionID ?? "", type: resourceType ?? "",
+            name: columns["ResourceName"] ?? "", tags: tags, properties: .object([:]), observedAt: chargePeriodStart)
+    }
+}
+
 /// Rows handed to the store one at a time (a file being read), so an import of any size runs in
 /// constant memory inside one transaction. An error stops the import and nothing is kept.
 public protocol CostRowSource {

@@ -469,7 +469,7 @@ extension APIController {
         }
         for (name, keyPath) in [("from", \CostQuery.from), ("to", \CostQuery.to)] {
             guard let day = q.get(name) else { continue }
-            guard day.count == 10, Self.isDay(day) else { throw APIError.badParameter(name, "'\(name)' is a day, YYYY-MM-DD") }
+            guard CostCalendar.isDay(day) else { throw APIError.badParameter(name, "'\(name)' is a day, YYYY-MM-DD") }
             query[keyPath: keyPath] = day
         }
         return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
@@ -504,7 +504,7 @@ extension APIController {
     @Sendable func costAnomalies(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let scope = try await AccessScope.of(try context.apiUser(), store: store)
         let since = request.uri.queryParameters.get("since")
-        if let since, !(since.count == 10 && Self.isDay(since)) { throw APIError.badParameter("since", "'since' is a day, YYYY-MM-DD") }
+        if let since, !CostCalendar.isDay(since) { throw APIError.badParameter("since", "'since' is a day, YYYY-MM-DD") }
         return try Self.json(try await CostAnalysis.anomalies(store: store, accounts: scope.accountList, since: since))
     }
 
@@ -513,12 +513,6 @@ extension APIController {
         let scope = try await AccessScope.of(try context.apiUser(), store: store)
         let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
         return try Self.json(try await Recommender().recommend(store: store, now: judged).filter { scope.allows($0.account) })
-    }
-
-    static func isDay(_ text: String) -> Bool {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return false }
-        return parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 2 && (1...12).contains(m) && (1...31).contains(d) && y > 0
     }
 }
 

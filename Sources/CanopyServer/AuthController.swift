@@ -24,7 +24,7 @@ struct AuthController {
         let t = Localizer(language: context.language, catalogue: dependencies.catalogue)
         let token = Secrets.token()
         var body = "<h1>\(HTML.escape(t("login.title")))</h1>"
-        if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }
+        body += HTML.alert(error)
         body += """
             <form method="post" action="/login" class="login">
             <input type="hidden" name="csrf" value="\(token)"><input type="hidden" name="next" value="\(HTML.escape(Self.safeNext(next)))">

@@ -10,10 +10,8 @@ extension ConsoleController {
     /// The month (`YYYY-MM`) and its day bounds a cost view asks for, or the latest in the ledger.
     static func costMonth(_ text: String?, latest: String?) -> (month: String, from: String, to: String)? {
         guard let month = (text?.isEmpty == false ? text : nil) ?? latest else { return nil }
-        let parts = month.split(separator: "-").compactMap { Int($0) }
-        guard month.count == 7, parts.count == 2, (1...12).contains(parts[1]), (2000...2200).contains(parts[0]) else { return nil }
-        let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
-        return (month, String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
+        guard let span = CostCalendar.monthSpan(month, years: 2000...2200) else { return nil }
+        return (month, span.from, span.to)
     }
 
     @Sendable func costs(_ request: Request, context: CanopyRequestContext) async throws -> Response {
@@ -84,9 +82,10 @@ extension ConsoleController {
                 }
                 return [name, "<span class=\"num\">\(line.cost.cents)</span>", Layout.percent(share), HTML.escape(line.currency)]
             })
+        let forecast = try await CostAnalysis.forecast(store: store, accounts: accounts)
         if accounts == nil {
             // Estate-wide measures: for those who see the whole estate.
-            let kpis = try await CostKPIs.build(month: selected.month, store: store)
+            let kpis = try await CostKPIs.build(month: selected.month, backtest: forecast.backtest, store: store)
             body += "<h2>\(HTML.escape(t("costs.kpis")))</h2>" + HTML.table(
                 [t("costs.kpi"), t("costs.value")],
                 [
@@ -114,7 +113,7 @@ extension ConsoleController {
                     ]
                 })
         }
-        body += try await forecastAndAnomalies(p, accounts: accounts)
+        body += try await forecastAndAnomalies(p, accounts: accounts, forecast: forecast)
         // Savings, judged as of the last scan (the window its metrics cover).
         let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
         let savings = try await Recommender().recommend(store: store, now: judged).filter { p.scope.allows($0.account) }
@@ -135,9 +134,12 @@ extension ConsoleController {
     }
 
     /// The forecast (with its method and backtest) and the anomalies of the last 90 days.
-    func forecastAndAnomalies(_ p: Page, accounts: [String]?) async throws -> String {
+    func forecastAndAnomalies(
+        _ p: Page, accounts: [String]?,
+        forecast computed: (forecast: CostForecast, backtest: [(month: String, forecast: Double, actual: Double, variance: Double)])
+    ) async throws -> String {
         let t = p.t
-        let (forecast, backtest) = try await CostAnalysis.forecast(store: store, accounts: accounts)
+        let (forecast, backtest) = computed
         var body = "<h2>\(HTML.escape(t("costs.forecast")))</h2><p class=\"note\">\(HTML.escape(t("costs.forecastMethod")))</p>"
         body += HTML.table(
             [t("costs.month"), t("costs.incurred"), t("costs.remaining"), t("costs.forecastTotal")],
@@ -146,7 +148,7 @@ extension ConsoleController {
             let mean = backtest.map { abs($0.variance) }.reduce(0, +) / Double(backtest.count)
             body += "<p>\(HTML.escape(t("costs.backtest"))): \(String(format: "%.1f%%", mean * 100)) (\(backtest.count) \(HTML.escape(t("costs.months"))))</p>"
         }
-        let since = FinOpsCalendar.day(Date().addingTimeInterval(-90 * 86_400))
+        let since = CostCalendar.day(Date().addingTimeInterval(-90 * 86_400))
         let anomalies = try await CostAnalysis.anomalies(store: store, accounts: accounts, since: since)
         body += "<h2>\(HTML.escape(t("costs.anomalies")))</h2>"
         body += anomalies.isEmpty ? "<p>\(HTML.escape(t("costs.noAnomalies")))</p>" : HTML.table(

@@ -157,7 +157,7 @@ extension ConsoleController {
     func ownershipEditor(_ p: Page, _ context: CanopyRequestContext, text: String, error: String?) async throws -> Response {
         let t = p.t
         var body = "<h1>\(HTML.escape(t("units.edit")))</h1><p>\(HTML.escape(t("units.editHelp")))</p>"
-        if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }
+        body += HTML.alert(error)
         body += "<form method=\"post\" action=\"/business-units/edit\" class=\"stack\">" + Self.csrfField(context)
         body += "<label for=\"ownership\">ownership.yaml</label><textarea id=\"ownership\" name=\"yaml\" rows=\"28\" spellcheck=\"false\">\(HTML.escape(text))</textarea>"
         body += "<button type=\"submit\">\(HTML.escape(t("action.save")))</button></form>"

@@ -19,7 +19,7 @@ extension ConsoleController {
         let waivers = try await store.waivers().filter { p.scope.mayConcern($0, resources: byUID) }.sorted { $0.id > $1.id }
         let now = Date()
         var body = "<h1>\(HTML.escape(t("exceptions.title")))</h1><p>\(HTML.escape(t("exceptions.intro")))</p>"
-        if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }
+        body += HTML.alert(error)
         let approver = p.user.role.canApproveExceptions
         body += HTML.table(
             [t("col.id"), t("col.check"), t("col.selector"), t("col.status"), t("col.expires"), t("col.requestedBy"), t("col.approvedBy"), t("col.reason")]
@@ -126,8 +126,8 @@ extension ConsoleController {
     func settingsPage(_ p: Page, _ context: CanopyRequestContext, notice: String?, error: String?) async throws -> Response {
         let t = p.t
         var body = "<h1>\(HTML.escape(t("settings.title")))</h1>"
-        if let notice { body += "<p class=\"notice\" role=\"status\">\(HTML.escape(notice))</p>" }
-        if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }
+        body += HTML.notice(notice)
+        body += HTML.alert(error)
         let roles = Role.allCases
         func roleOptions(selected: Role?, allowed: (Role) -> Bool) -> String {
             roles.filter(allowed).map { "<option value=\"\($0.rawValue)\"\($0 == selected ? " selected" : "")>\(HTML.escape(t("role.\($0.rawValue)")))</option>" }.joined()

@@ -14,6 +14,10 @@ enum HTML {
         return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
     }
 
+    /// A message a form page shows above the form: an error (announced at once) or a notice.
+    static func alert(_ error: String?) -> String { error.map { "<p class=\"error\" role=\"alert\">\(escape($0))</p>" } ?? "" }
+    static func notice(_ notice: String?) -> String { notice.map { "<p class=\"notice\" role=\"status\">\(escape($0))</p>" } ?? "" }
+
     static func table(_ headers: [String], _ rows: [[String]], caption: String? = nil) -> String {
         var h = "<table>"
         if let caption { h += "<caption>\(escape(caption))</caption>" }

@@ -57,7 +57,7 @@ struct SetupController {
     func page(_ context: CanopyRequestContext, error: String?, name: String = "") -> Response {
         let t = Localizer(language: context.language, catalogue: dependencies.catalogue)
         var body = "<h1>\(HTML.escape(t("setup.title")))</h1><p>\(HTML.escape(t("setup.help")))</p>"
-        if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }
+        body += HTML.alert(error)
         body += """
             <form method="post" action="/setup" class="login">
             <label>\(HTML.escape(t("setup.token"))) <input name="token" autocomplete="off" required></label>

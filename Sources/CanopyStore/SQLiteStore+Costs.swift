@@ -64,6 +64,8 @@ public protocol CostRepository: Sendable {
     func costDays(_ query: CostQuery) async throws -> [CostDay]
     /// Every ledger row of a billing period (`YYYY-MM`) and provider, as stored.
     func costRows(period: String, provider: String) async throws -> [CostRecord]
+    /// Every provider's rows of a billing period, for these sub-accounts (all when nil).
+    func costRows(period: String, subAccounts: [String]?) async throws -> [CostRecord]
     /// The rows charged on one day (`YYYY-MM-DD`) to one account for one service.
     func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord]
 
@@ -238,6 +240,13 @@ extension SQLiteStore: CostRepository {
         try await costRows(where: "period = ? AND provider = ?", [period, provider])
     }
 
+    public func costRows(period: String, subAccounts: [String]?) async throws -> [CostRecord] {
+        guard let subAccounts else { return try await costRows(where: "period = ?", [period]) }
+        guard !subAccounts.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: subAccounts.count).joined(separator: ",")
+        return try await costRows(where: "period = ? AND sub_account_id IN (\(marks))", StatementArguments([period] + subAccounts))
+    }
+
     public func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord] {
         try await costRows(where: "day = ? AND sub_account_id = ? AND service_name = ?", [day, subAccount, service])
     }
@@ -282,26 +291,5 @@ extension SQLiteStore {
             guard db.changesCount > 0 else { throw StoreError.unknownOwnership("budget", id) }
             _ = try Self.appendAudit(db, actor: actor, action: "budget.delete", target: "budget/\(id)", details: [:], at: Date())
         }
-    }
-}
-
-/// Calendar keys of the ledger, in UTC.
-public enum CostCalendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
-
-    /// `YYYY-MM`.
-    public static func month(_ date: Date) -> String {
-        let c = utc.dateComponents([.year, .month], from: date)
-        return String(format: "%04d-%02d", c.year ?? 0, c.month ?? 0)
-    }
-
-    /// `YYYY-MM-DD`.
-    public static func day(_ date: Date) -> String {
-        let c = utc.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
 }

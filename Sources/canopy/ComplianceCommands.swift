@@ -23,15 +23,10 @@ struct ComplianceOptions: ParsableArguments {
     func withEngine<T>(store: SQLiteStore, database: DatabaseOptions, _ body: (ComplianceEngine) async throws -> T) async throws -> T {
         var engine = try engine()
         guard try await !store.webhooks().isEmpty else { return try await body(engine) }
-        let transport = AsyncHTTPClientTransport()
-        engine.notifier = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
-        do {
-            let result = try await body(engine)
-            try await transport.shutdown()
-            return result
-        } catch {
-            try? await transport.shutdown()
-            throw error
+        let box = try database.secretBox()
+        return try await AsyncHTTPClientTransport.with { transport in
+            engine.notifier = WebhookDispatcher(store: store, box: box, transport: transport)
+            return try await body(engine)
         }
     }
 }

@@ -38,8 +38,7 @@ struct CostCommand: AsyncParsableCommand {
                 // Downloaded in ranges to a private folder first; the import then reads them like files.
                 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 let environment = ProcessInfo.processInfo.environment
-                let transport = AsyncHTTPClientTransport()
-                do {
+                try await AsyncHTTPClientTransport.with { transport in
                     let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
                     let bucketRegion = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
                     let objects = try await S3Objects.list(client: client, bucket: bucket, prefix: prefix, region: bucketRegion)
@@ -51,10 +50,6 @@ struct CostCommand: AsyncParsableCommand {
                         try await S3Objects.download(client: client, bucket: bucket, key: object.key, region: bucketRegion, to: file)
                         local.append((file.path, "s3://\(bucket)/\(object.key)"))
                     }
-                    try await transport.shutdown()
-                } catch {
-                    try? await transport.shutdown()
-                    throw error
                 }
             }
             for (path, name) in local {
@@ -111,7 +106,7 @@ struct CostCommand: AsyncParsableCommand {
             guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
             var query = CostQuery(from: from, to: to)
             if let month {
-                guard month.count == 7, let start = Self.monthStart(month) else { throw ValidationError("--month is YYYY-MM") }
+                guard let start = CostCalendar.monthSpan(month) else { throw ValidationError("--month is YYYY-MM") }
                 query.from = start.0
                 query.to = start.1
             }
@@ -120,14 +115,6 @@ struct CostCommand: AsyncParsableCommand {
                 columns: [by, "\(metric.rawValue) cost", "currency"],
                 rows: breakdown.lines.map { [$0.key, $0.cost.cents, $0.currency] } + breakdown.totals.sorted { $0.key < $1.key }.map { ["total", $0.value.cents, $0.key] })
             printOut(try table.render(format) { try JSONOutput.encode(breakdown) })
-        }
-
-        /// `2024-09` → (`2024-09-01`, `2024-10-01`).
-        static func monthStart(_ month: String) -> (String, String)? {
-            let parts = month.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 2, (1...12).contains(parts[1]) else { return nil }
-            let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
-            return (String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
         }
     }
 
@@ -260,15 +247,10 @@ struct CostCommand: AsyncParsableCommand {
     /// Checks the budgets, telling the configured webhooks of new crossings.
     static func checkBudgets(store: SQLiteStore, database: DatabaseOptions, month: String?) async throws -> [BudgetStatus] {
         guard try await !store.webhooks().isEmpty else { return try await CanopyFinOps.Budgets.check(store: store, month: month) }
-        let transport = AsyncHTTPClientTransport()
-        let dispatcher = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
-        do {
-            let statuses = try await CanopyFinOps.Budgets.check(store: store, month: month) { await dispatcher.findingsOpened($0) }
-            try await transport.shutdown()
-            return statuses
-        } catch {
-            try? await transport.shutdown()
-            throw error
+        let box = try database.secretBox()
+        return try await AsyncHTTPClientTransport.with { transport in
+            let dispatcher = WebhookDispatcher(store: store, box: box, transport: transport)
+            return try await CanopyFinOps.Budgets.check(store: store, month: month) { await dispatcher.findingsOpened($0) }
         }
     }
 
@@ -283,7 +265,7 @@ struct CostCommand: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "Write to this file.") var output: String?
 
         func run() async throws {
-            guard Show.monthStart(month) != nil else { throw ValidationError("--month is YYYY-MM") }
+            guard CostCalendar.monthSpan(month) != nil else { throw ValidationError("--month is YYYY-MM") }
             guard ["table", "csv", "html"].contains(format) else { throw ValidationError("--format is table, csv or html") }
             let store = try database.open()
             let ownership = try await store.ownership()
@@ -317,7 +299,7 @@ struct CostCommand: AsyncParsableCommand {
         @Option(help: "table or json.") var format: OutputFormat = .table
 
         func run() async throws {
-            guard Show.monthStart(month) != nil else { throw ValidationError("--month is YYYY-MM") }
+            guard CostCalendar.monthSpan(month) != nil else { throw ValidationError("--month is YYYY-MM") }
             var unit: (name: String, quantity: Decimal)?
             if let unitMetric {
                 let parts = unitMetric.split(separator: "=", maxSplits: 1).map(String.init)

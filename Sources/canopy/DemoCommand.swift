@@ -75,7 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
         if let costs = try await DemoCosts.load(into: store, end: end) {
             printOut("\ncost: \(costs.rows) FOCUS rows over \(costs.periods.count) months, billed \(costs.billedTotal.cents) USD (generated from the inventory; prices: \(PriceTable.source))")
             let month = CostCalendar.month(end)
-            if let bounds = CostCommand.Show.monthStart(month) {
+            if let bounds = CostCalendar.monthSpan(month) {
                 let byUnit = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(from: bounds.0, to: bounds.1), store: store)
                 printOut("  \(month) month to date by business unit: " + byUnit.lines.map { "\($0.key) \($0.cost.cents)" }.joined(separator: ", "))
             }

@@ -50,17 +50,12 @@ struct ScanCommand: AsyncParsableCommand {
         // Packs and frameworks are read before any AWS call, so a broken pack costs no scan.
         var engine = noEvaluate ? nil : try compliance.engine()
         let store = try database.open()
-        let transport = AsyncHTTPClientTransport(maximumConnectionsPerHost: max(32, concurrency * 4))
-        if engine != nil, try await !store.webhooks().isEmpty {
-            engine?.notifier = WebhookDispatcher(store: store, box: try database.secretBox(), transport: transport)
-        }
-        do {
+        var box: SecretBox?
+        if engine != nil, try await !store.webhooks().isEmpty { box = try database.secretBox() }
+        try await AsyncHTTPClientTransport.with(maximumConnectionsPerHost: max(32, concurrency * 4)) { transport in
+            if let box { engine?.notifier = WebhookDispatcher(store: store, box: box, transport: transport) }
             try await scan(store: store, transport: transport, environment: environment, engine: engine)
-        } catch {
-            try? await transport.shutdown()
-            throw error
         }
-        try await transport.shutdown()
     }
 
     private func scan(

@@ -57,8 +57,6 @@ struct ServeOptions: ParsableArguments {
         var dependencies = ServerDependencies(
             store: store, engine: engine,
             configuration: ServerConfiguration(host: host, port: port, secureCookies: secureCookies, logLevel: logLevel))
-        let transport = AsyncHTTPClientTransport()
-        dependencies.webhooks = WebhookDispatcher(store: store, box: box, transport: transport, consoleURL: "http://\(host):\(port)/")
         if try await store.users().isEmpty {
             let (token, secret) = BootstrapToken.make()
             dependencies.bootstrap = token
@@ -69,13 +67,10 @@ struct ServeOptions: ParsableArguments {
                 """)
         }
         printOut("Canopy console and API on http://\(host):\(port)/  (API: /api/v1, OpenAPI: /api/v1/openapi.yaml); Ctrl-C stops")
-        do {
+        try await AsyncHTTPClientTransport.with { transport in
+            dependencies.webhooks = WebhookDispatcher(store: store, box: box, transport: transport, consoleURL: "http://\(host):\(port)/")
             try await buildApplication(dependencies).runService()
-        } catch {
-            try? await transport.shutdown()
-            throw error
         }
-        try await transport.shutdown()
     }
 }
 

@@ -9,20 +9,20 @@ import Testing
 @Suite struct ForecastAndAnomalyTests {
     /// 2025-01-01 is a Wednesday. Weekdays cost 100, weekends 40.
     static func weekly(days: Int, start: String = "2025-01-01", growthPerDay: Double = 0) -> DailySeries {
-        let first = FinOpsCalendar.date(start)!
+        let first = CostCalendar.date(start)!
         let values = (0..<days).map { index -> Double in
-            let weekday = FinOpsCalendar.utc.component(.weekday, from: first.addingTimeInterval(Double(index) * 86_400))
+            let weekday = CostCalendar.utc.component(.weekday, from: first.addingTimeInterval(Double(index) * 86_400))
             return (weekday == 1 || weekday == 7 ? 40 : 100) * (1 + growthPerDay * Double(index))
         }
         return DailySeries(start: start, values: values)
     }
 
     static func expectedMonth(_ month: String) -> Double {
-        let (start, end) = FinOpsCalendar.monthBounds(FinOpsCalendar.date(month + "-01")!)
+        let (start, end) = CostCalendar.monthBounds(CostCalendar.date(month + "-01")!)
         var total = 0.0
         var day = start
         while day < end {
-            let weekday = FinOpsCalendar.utc.component(.weekday, from: day)
+            let weekday = CostCalendar.utc.component(.weekday, from: day)
             total += weekday == 1 || weekday == 7 ? 40 : 100
             day = day.addingTimeInterval(86_400)
         }
