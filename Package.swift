@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "CanopyDemo",
             dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps"],
-            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml")],
+            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -16,6 +16,15 @@ public enum DemoGovernance {
         return try OwnershipFile.load(path: url.path)
     }
 
+    /// GridCo's cost allocation rules (`Resources/demo-allocation.yaml`) and their text.
+    public static func allocation() throws -> (rules: AllocationRules, source: String) {
+        guard let url = Bundle.module.url(forResource: "demo-allocation", withExtension: "yaml") else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "demo-allocation.yaml"])
+        }
+        let source = try String(contentsOf: url, encoding: .utf8)
+        return (try AllocationFile.parse(source, file: "demo-allocation.yaml"), source)
+    }
+
     public static func prepare(store: any CanopyStore, engine: ComplianceEngine) async throws {
         let scans = try await store.scans(limit: 10).filter { $0.status == .complete }.sorted { $0.id < $1.id }
         guard let last = scans.last else { return }

@@ -33,6 +33,8 @@ public enum Budgets {
         let current = month ?? String(lastDay.prefix(7))
         let ownership = try await store.ownership()
         let accounts = try await store.accounts()
+        let allocator = CostAllocator(rules: try await store.currentAllocation()?.rules ?? AllocationRules(), ownership: ownership, accounts: accounts)
+        var allocated: [AllocatedCost]?
         var statuses: [BudgetStatus] = []
         var findings: [Finding] = []
         for budget in budgets {
@@ -46,18 +48,14 @@ public enum Budgets {
                 if day.hasPrefix(current) { actual += cost }
             }
             switch budget.scope {
-            case .account, .businessUnit:
-                let scopeAccounts = budget.scope == .account ? [budget.target] : ownership.accounts(ofBusinessUnit: budget.target, among: accounts)
-                let set = Set(scopeAccounts)
-                for d in allDays where d.currency == budget.currency && set.contains(d.subAccountID) { add(day: d.day, category: d.chargeCategory, cost: d.billedCost) }
-            case .application:
-                // The application's rows over the last two months (enough for the run rate).
-                let months = Set(allDays.map(\.period)).sorted().suffix(2)
-                for period in months {
-                    for row in try await store.costRows(period: period, subAccounts: nil)
-                    where row.billingCurrency == budget.currency && ownership.applicationID(of: row.asResource) == budget.target {
-                        add(day: CostCalendar.day(row.chargePeriodStart), category: row.chargeCategory, cost: row.billedCost)
-                    }
+            case .account:
+                for d in allDays where d.currency == budget.currency && d.subAccountID == budget.target { add(day: d.day, category: d.chargeCategory, cost: d.billedCost) }
+            case .businessUnit, .application:
+                // What allocation gives the unit or application (its accounts, tags, shared splits).
+                if allocated == nil { allocated = allocator.allocate(try await store.costSlices(CostQuery())) }
+                for piece in allocated! where piece.currency == budget.currency
+                && (budget.scope == .businessUnit ? piece.unit : piece.application) == budget.target {
+                    add(day: piece.day, category: piece.attributes.chargeCategory, cost: piece.billed)
                 }
             }
             let forecastTotal = forecast(usage: usage, other: other, month: current, lastDay: lastDay) ?? NSDecimalNumber(decimal: actual).doubleValue

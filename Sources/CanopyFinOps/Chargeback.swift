@@ -23,17 +23,21 @@ public struct ChargebackStatement: Sendable, Codable {
     public var billedTotal: Decimal
     public var effectiveTotal: Decimal
 
-    /// `accounts`: the unit's accounts (as `Ownership` decides).
-    public static func build(unit: BusinessUnit, accounts: Set<String>, month: String, currency: String = "USD", store: any CanopyStore) async throws -> ChargebackStatement {
-        let ownership = try await store.ownership()
+    /// The unit's cost as allocation places it: from its accounts, from cost its applications and
+    /// tags claim elsewhere, and its shares of shared costs (as `(shared: NAME)` lines).
+    public static func build(
+        unit: BusinessUnit, month: String, currency: String = "USD", store: any CanopyStore, allocator given: CostAllocator? = nil
+    ) async throws -> ChargebackStatement {
+        guard let span = CostCalendar.monthSpan(month) else { throw CostViewError.badMonth(month) }
+        var allocator = given
+        if allocator == nil { allocator = try await CostAllocator.current(store: store) }
         var sums: [Line: (Decimal, Decimal)] = [:]
-        for row in try await store.costRows(period: month, subAccounts: Array(accounts)) where row.billingCurrency == currency {
-            // A row belongs to the application whose selector matches what it charges for.
-            let application = ownership.applicationID(of: row.asResource) ?? "(unassigned)"
-            let key = Line(application: application, service: row.serviceName ?? "(none)", account: row.subAccountID ?? "", billed: 0, effective: 0)
+        for piece in allocator!.allocate(try await store.costSlices(CostQuery(from: span.from, to: span.to))) where piece.unit == unit.id && piece.currency == currency {
+            let application = piece.application ?? piece.shared.map { "(shared: \($0))" } ?? "(unassigned)"
+            let key = Line(application: application, service: piece.attributes.service.isEmpty ? "(none)" : piece.attributes.service, account: piece.attributes.account, billed: 0, effective: 0)
             var sum = sums[key] ?? (0, 0)
-            sum.0 += row.billedCost
-            sum.1 += row.effectiveCost
+            sum.0 += piece.billed
+            sum.1 += piece.effective
             sums[key] = sum
         }
         let lines = sums.map { key, sum in Line(application: key.application, service: key.service, account: key.account, billed: sum.0, effective: sum.1) }
@@ -66,7 +70,7 @@ public struct ChargebackStatement: Sendable, Codable {
             "title": ("Chargeback statement", "成本分攤對帳單"), "unit": ("Business unit", "事業單位"), "cc": ("Cost centre", "成本中心"),
             "month": ("Month", "月份"), "app": ("Application", "應用系統"), "service": ("Service", "服務"), "account": ("Account", "帳號"),
             "billed": ("Billed", "帳單成本"), "effective": ("Effective", "有效成本"), "total": ("Total", "合計"),
-            "note": ("Cost from the FOCUS ledger for the accounts this unit owns; effective cost spreads commitments over what used them.", "本單位所屬帳號於 FOCUS 成本帳本中的成本；有效成本將承諾折扣攤銷至實際使用者。"),
+            "note": ("Cost from the FOCUS ledger allocated to this unit: its accounts, what its applications and tags claim, and its shares of shared costs; effective cost spreads commitments over what used them.", "依分攤規則歸屬本單位的 FOCUS 成本帳本成本：所屬帳號、其應用系統與標籤所歸屬者，以及共用成本的分攤額；有效成本將承諾折扣攤銷至實際使用者。"),
         ]
         func t(_ key: String) -> String { chinese ? l[key]!.1 : l[key]!.0 }
         let name = chinese ? (unitNameZh ?? unitName) : unitName

@@ -9,10 +9,10 @@ public struct CostKPIs: Sendable, Codable {
     public var month: String
     public var currency: String
     public var total: Decimal
-    /// Share of spend in accounts some business unit owns.
+    /// Share of spend allocation gives a business unit.
     public var allocatable: Double?
     public var unallocated: Double?
-    /// Share of usage spend on rows that carry an application tag (`App`, any spelling).
+    /// Share of usage spend on rows that carry an application tag (`App`, any spelling or alias).
     public var tagCoverage: Double?
     /// Share of usage spend covered by a commitment discount (nil: no commitment data at all).
     public var commitmentCoverage: Double?
@@ -27,26 +27,27 @@ public struct CostKPIs: Sendable, Codable {
         month: String, currency: String = "USD", unit: (name: String, quantity: Decimal)? = nil,
         backtest given: [(month: String, forecast: Double, actual: Double, variance: Double)]? = nil, store: any CanopyStore
     ) async throws -> CostKPIs {
-        let ownership = try await store.ownership()
-        let owned = Set(try await store.accounts().filter { ownership.businessUnitID(of: $0) != nil }.map(\.id))
+        guard let span = CostCalendar.monthSpan(month) else { throw CostViewError.badMonth(month) }
         var total: Decimal = 0
         var allocatable: Decimal = 0
         var usage: Decimal = 0
         var tagged: Decimal = 0
+        // Allocatable: what allocation (ownership, tags, shared splits) gives some business unit.
+        let allocator = try await CostAllocator.current(store: store)
+        for piece in allocator.allocate(try await store.costSlices(CostQuery(from: span.from, to: span.to))) where piece.currency == currency {
+            total += piece.billed
+            if piece.unit != nil { allocatable += piece.billed }
+            guard piece.attributes.chargeCategory == "Usage" else { continue }
+            usage += piece.effective
+            if piece.tags["app"] != nil || piece.tags["application"] != nil { tagged += piece.effective }
+        }
+        // Commitments are a property of single rows.
         var committed: Decimal = 0
         var sawCommitments = false
-        for row in try await store.costRows(period: month, subAccounts: nil) where row.billingCurrency == currency {
-            total += row.billedCost
-            if owned.contains(row.subAccountID ?? "") { allocatable += row.billedCost }
-            guard row.chargeCategory == "Usage" else { continue }
-            usage += row.effectiveCost
-            if row.tags.contains(where: { ResourceSelector.normalised($0.key) == "app" || ResourceSelector.normalised($0.key) == "application" }) {
-                tagged += row.effectiveCost
-            }
-            if row.commitmentDiscountID != nil {
-                sawCommitments = true
-                committed += row.effectiveCost
-            }
+        for row in try await store.costRows(period: month, subAccounts: nil)
+        where row.billingCurrency == currency && row.chargeCategory == "Usage" && row.commitmentDiscountID != nil {
+            sawCommitments = true
+            committed += row.effectiveCost
         }
         func share(_ part: Decimal, _ whole: Decimal) -> Double? {
             whole == 0 ? nil : NSDecimalNumber(decimal: part).doubleValue / NSDecimalNumber(decimal: whole).doubleValue

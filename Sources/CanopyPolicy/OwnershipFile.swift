@@ -39,87 +39,53 @@ public enum OwnershipFile {
         for key in root.keys.compactMap(\.string) where !["business_units", "applications"].contains(key) {
             throw yaml.error(at: root[key], "unknown top-level field '\(key)' (expected business_units or applications)")
         }
-        func list(_ node: Node?, _ field: String) throws -> [Node] {
-            guard let node else { return [] }
-            if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~" { return [] }
-            guard let sequence = node.sequence else { throw yaml.error(at: node, "'\(field)' must be a list") }
-            return Array(sequence)
-        }
-        func strings(_ node: Node?, _ field: String, of owner: String) throws -> [String] {
-            guard let node else { return [] }
-            if let single = node.scalar { return [single.string] }
-            guard let sequence = node.sequence else { throw yaml.error(at: node, "\(owner): '\(field)' must be a list of strings") }
-            return try sequence.map { item in
-                guard let scalar = item.scalar else { throw yaml.error(at: item, "\(owner): '\(field)' must be a list of strings") }
-                return scalar.string
-            }
-        }
         func minutes(_ node: Node?, _ field: String, of owner: String) throws -> Int? {
             guard let node else { return nil }
             guard let value = node.int, value >= 0 else { throw yaml.error(at: node, "\(owner): '\(field)' must be a whole number of minutes") }
             return value
         }
-        func fields(_ mapping: Node.Mapping, allowed: Set<String>, of owner: String) throws {
-            for key in mapping.keys.compactMap(\.string) where !allowed.contains(key) {
-                throw yaml.error(at: mapping[key], "\(owner): unknown field '\(key)'")
-            }
-        }
-        func required(_ mapping: Node.Mapping, _ field: String, node: Node, of owner: String) throws -> String {
-            guard let value = mapping[field]?.string, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw yaml.error(at: mapping[field] ?? node, "\(owner): '\(field)' is required")
-            }
-            return value
-        }
-
         var units: [BusinessUnit] = []
         var unitNodes: [String: Node] = [:]
-        for node in try list(root["business_units"], "business_units") {
+        for node in try yaml.list(root["business_units"], "business_units") {
             guard let entry = node.mapping else { throw yaml.error(at: node, "each business unit must be a mapping") }
-            let id = try required(entry, "id", node: node, of: "business unit")
+            let id = try yaml.required(entry, "id", node: node, of: "business unit")
             let owner = "business unit '\(id)'"
-            try fields(entry, allowed: ["id", "name", "name_zh", "owners", "cost_center", "accounts", "organizational_units"], of: owner)
+            try yaml.fields(entry, allowed: ["id", "name", "name_zh", "owners", "cost_center", "accounts", "organizational_units"], of: owner)
             guard unitNodes[id] == nil else { throw yaml.error(at: node, "\(owner): defined twice") }
             unitNodes[id] = node
             units.append(
                 BusinessUnit(
-                    id: id, name: try required(entry, "name", node: node, of: owner), nameZh: entry["name_zh"]?.string,
-                    owners: try strings(entry["owners"], "owners", of: owner), costCenter: entry["cost_center"]?.string,
-                    accounts: try strings(entry["accounts"], "accounts", of: owner),
-                    organizationalUnits: try strings(entry["organizational_units"], "organizational_units", of: owner)))
+                    id: id, name: try yaml.required(entry, "name", node: node, of: owner), nameZh: entry["name_zh"]?.string,
+                    owners: try yaml.strings(entry["owners"], "owners", of: owner), costCenter: entry["cost_center"]?.string,
+                    accounts: try yaml.strings(entry["accounts"], "accounts", of: owner),
+                    organizationalUnits: try yaml.strings(entry["organizational_units"], "organizational_units", of: owner)))
         }
         var applications: [Application] = []
         var appNodes: [String: Node] = [:]
-        for node in try list(root["applications"], "applications") {
+        for node in try yaml.list(root["applications"], "applications") {
             guard let entry = node.mapping else { throw yaml.error(at: node, "each application must be a mapping") }
-            let id = try required(entry, "id", node: node, of: "application")
+            let id = try yaml.required(entry, "id", node: node, of: "application")
             let owner = "application '\(id)'"
-            try fields(
+            try yaml.fields(
                 entry, allowed: ["id", "name", "name_zh", "business_unit", "tier", "rto_minutes", "rpo_minutes", "owners", "selector"], of: owner)
             guard appNodes[id] == nil else { throw yaml.error(at: node, "\(owner): defined twice") }
             appNodes[id] = node
             guard let selectorNode = entry["selector"], let selectorMap = selectorNode.mapping else {
                 throw yaml.error(at: entry["selector"] ?? node, "\(owner): 'selector' is required (tags, accounts, types or regions)")
             }
-            try fields(selectorMap, allowed: ["tags", "accounts", "types", "regions"], of: "\(owner) selector")
-            var tags: [String: [String]] = [:]
-            if let tagNode = selectorMap["tags"] {
-                guard let tagMap = tagNode.mapping else { throw yaml.error(at: tagNode, "\(owner): selector 'tags' must map a tag key to its values") }
-                for (key, values) in tagMap {
-                    guard let name = key.string else { throw yaml.error(at: key, "\(owner): a tag key must be a string") }
-                    tags[name] = try strings(values, "tags.\(name)", of: owner)
-                }
-            }
-            let types = try strings(selectorMap["types"], "types", of: owner).map { $0.contains(".") ? $0 : "aws.\($0)" }
+            try yaml.fields(selectorMap, allowed: ["tags", "accounts", "types", "regions"], of: "\(owner) selector")
+            let tags = try yaml.tagValues(selectorMap["tags"], "selector tags", of: owner)
+            let types = try yaml.strings(selectorMap["types"], "types", of: owner).map { $0.contains(".") ? $0 : "aws.\($0)" }
             let selector = ResourceSelector(
-                tags: tags, accounts: try strings(selectorMap["accounts"], "accounts", of: owner), types: types,
-                regions: try strings(selectorMap["regions"], "regions", of: owner))
+                tags: tags, accounts: try yaml.strings(selectorMap["accounts"], "accounts", of: owner), types: types,
+                regions: try yaml.strings(selectorMap["regions"], "regions", of: owner))
             applications.append(
                 Application(
-                    id: id, name: try required(entry, "name", node: node, of: owner), nameZh: entry["name_zh"]?.string,
-                    businessUnit: try required(entry, "business_unit", node: node, of: owner), tier: entry["tier"]?.string,
+                    id: id, name: try yaml.required(entry, "name", node: node, of: owner), nameZh: entry["name_zh"]?.string,
+                    businessUnit: try yaml.required(entry, "business_unit", node: node, of: owner), tier: entry["tier"]?.string,
                     rtoMinutes: try minutes(entry["rto_minutes"], "rto_minutes", of: owner),
                     rpoMinutes: try minutes(entry["rpo_minutes"], "rpo_minutes", of: owner),
-                    owners: try strings(entry["owners"], "owners", of: owner), selector: selector))
+                    owners: try yaml.strings(entry["owners"], "owners", of: owner), selector: selector))
         }
         let ownership = Ownership(businessUnits: units, applications: applications)
         // The model's own consistency rules, pointed at the object they concern.

@@ -142,6 +142,53 @@ struct YAMLFile {
     func error(at node: Node?, policy: String? = nil, _ message: String) -> PolicyError {
         .at(SourceLocation(file: path, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0), policy: policy, message: message)
     }
+
+    // Field readers shared by the definition files (ownership, allocation): each error points at
+    // the node and names the object it belongs to.
+
+    /// A list field; absent, empty or null reads as no items.
+    func list(_ node: Node?, _ field: String) throws -> [Node] {
+        guard let node else { return [] }
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~" { return [] }
+        guard let sequence = node.sequence else { throw error(at: node, "'\(field)' must be a list") }
+        return Array(sequence)
+    }
+
+    /// A list of strings; a single string reads as a list of one.
+    func strings(_ node: Node?, _ field: String, of owner: String) throws -> [String] {
+        guard let node else { return [] }
+        if let single = node.scalar { return [single.string] }
+        guard let sequence = node.sequence else { throw error(at: node, "\(owner): '\(field)' must be a list of strings") }
+        return try sequence.map { item in
+            guard let scalar = item.scalar else { throw error(at: item, "\(owner): '\(field)' must be a list of strings") }
+            return scalar.string
+        }
+    }
+
+    /// Tag key → accepted values.
+    func tagValues(_ node: Node?, _ field: String, of owner: String) throws -> [String: [String]] {
+        guard let node else { return [:] }
+        guard let map = node.mapping else { throw error(at: node, "\(owner): '\(field)' must map a tag key to its values") }
+        var tags: [String: [String]] = [:]
+        for (key, values) in map {
+            guard let name = key.string else { throw error(at: key, "\(owner): a tag key must be a string") }
+            tags[name] = try strings(values, "\(field).\(name)", of: owner)
+        }
+        return tags
+    }
+
+    func fields(_ mapping: Node.Mapping, allowed: Set<String>, of owner: String) throws {
+        for key in mapping.keys.compactMap(\.string) where !allowed.contains(key) {
+            throw error(at: mapping[key], "\(owner): unknown field '\(key)'")
+        }
+    }
+
+    func required(_ mapping: Node.Mapping, _ field: String, node: Node, of owner: String) throws -> String {
+        guard let value = mapping[field]?.string, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw error(at: mapping[field] ?? node, "\(owner): '\(field)' is required")
+        }
+        return value
+    }
 }
 
 /// Reads Custodian policy files. Every error names the file, line, column and policy before

@@ -451,8 +451,8 @@ extension APIController {
         let q = request.uri.queryParameters
         var dimension = CostDimension.service
         if let text = q.get("by") {
-            guard let known = CostDimension(rawValue: text) else {
-                throw APIError.badParameter("by", "'by' is one of \(CostDimension.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let known = CostDimension(text: text) else {
+                throw APIError.badParameter("by", "'by' is one of \(CostDimension.forms.joined(separator: ", "))")
             }
             dimension = known
         }

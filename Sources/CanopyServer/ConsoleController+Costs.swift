@@ -19,7 +19,7 @@ extension ConsoleController {
         let t = p.t
         let q = request.uri.queryParameters
         let dimension = try q.get("by").flatMap { $0.isEmpty ? nil : $0 }.map { text in
-            guard let dimension = CostDimension(rawValue: text), dimension != .day else { throw p.badRequest("by: \(text)") }
+            guard let dimension = CostDimension(text: text), dimension != .day else { throw p.badRequest("by: \(text)") }
             return dimension
         } ?? .service
         let metric = try q.get("metric").flatMap { $0.isEmpty ? nil : $0 }.map { text in
@@ -41,8 +41,20 @@ extension ConsoleController {
             body += "<option value=\"\(month)\"\(month == selected.month ? " selected" : "")>\(month)</option>"
         }
         body += "</select></label><label>\(HTML.escape(t("costs.by"))) <select name=\"by\">"
-        for option in CostDimension.allCases where option != .day {
-            body += "<option value=\"\(option.rawValue)\"\(option == dimension ? " selected" : "")>\(HTML.escape(t("costs.dimension.\(option.rawValue)")))</option>"
+        // The ledger's columns, what allocation gives, and each cost category in force.
+        let rules = try await store.currentAllocation()?.rules ?? AllocationRules()
+        var options: [CostDimension] = [.service, .account, .region, .provider, .month, .charge, .businessUnit, .application]
+        options += rules.categories.map { .category($0.name) }
+        if !options.contains(dimension) { options.append(dimension) }
+        func dimensionName(_ d: CostDimension) -> String {
+            switch d {
+            case .category(let name): name ?? rules.categories.first?.name ?? t("costs.dimension.category")
+            case .tag(let key): "\(t("costs.dimension.tag")) \(key)"
+            default: t("costs.dimension.\(d)")
+            }
+        }
+        for option in options {
+            body += "<option value=\"\(HTML.escape(option.description))\"\(option == dimension ? " selected" : "")>\(HTML.escape(dimensionName(option)))</option>"
         }
         body += "</select></label><label>\(HTML.escape(t("costs.metric"))) <select name=\"metric\">"
         for option in CostMetric.allCases {
@@ -59,23 +71,29 @@ extension ConsoleController {
         let ownership = try await dependencies.cache.ownership(store)
         func label(_ key: String) -> String {
             switch dimension {
-            case .businessUnit: ownership.businessUnit(key)?.displayName(zh: p.zh) ?? (key == "(unassigned)" ? t("units.none") : key)
-            default: key
+            case .businessUnit: ownership.businessUnit(key)?.displayName(zh: p.zh) ?? (key == CostBreakdown.unallocated ? t("costs.unallocated") : key)
+            case .application: ownership.application(key)?.displayName(zh: p.zh) ?? (key == CostBreakdown.unallocated ? t("costs.unallocated") : key)
+            default: key == CostBreakdown.unallocated ? t("costs.unallocated") : key
             }
         }
         let totals = breakdown.totals.sorted { $0.key < $1.key }.map { "\($0.value.cents) \($0.key)" }.joined(separator: " · ")
-        body += "<h2>\(HTML.escape(selected.month)) — \(HTML.escape(t("costs.dimension.\(dimension.rawValue)")))</h2><p>\(HTML.escape(t("costs.total"))): \(HTML.escape(totals))</p>"
+        body += "<h2>\(HTML.escape(selected.month)) — \(HTML.escape(dimensionName(dimension)))</h2><p>\(HTML.escape(t("costs.total"))): \(HTML.escape(totals))</p>"
+        if dimension.isAllocated {
+            let version = try await store.currentAllocation()
+            let text = version.map { "v\($0.version) · \(Timestamps.iso8601($0.appliedAt).prefix(10)) · \($0.actor)" } ?? t("costs.allocationNone")
+            body += "<p class=\"muted\">\(HTML.escape(t("costs.allocationVersion"))): \(HTML.escape(text))</p>"
+        }
         body += Chart.bars(
             breakdown.lines.prefix(12).map { (label: label($0.key), value: Self.double($0.cost), colour: String?.none) },
-            title: "\(selected.month) \(t("costs.dimension.\(dimension.rawValue)"))"
+            title: "\(selected.month) \(dimensionName(dimension))"
         ) { String(format: "%.2f", $0) }
         body += HTML.table(
-            [t("costs.dimension.\(dimension.rawValue)"), t("costs.cost"), t("costs.share"), t("costs.currency")],
+            [dimensionName(dimension), t("costs.cost"), t("costs.share"), t("costs.currency")],
             breakdown.lines.map { line in
                 let total = breakdown.totals[line.currency] ?? 0
                 let share = total == 0 ? nil : Self.double(line.cost) / Self.double(total)
                 var name = HTML.escape(label(line.key))
-                if dimension == .businessUnit, line.key != "(unassigned)" {
+                if dimension == .businessUnit, line.key != CostBreakdown.unallocated {
                     let link = "/costs/chargeback" + HTML.query([("unit", line.key), ("month", selected.month)])
                     name += " · <a href=\"\(HTML.escape(link))\">\(HTML.escape(t("costs.statement")))</a>"
                         + " <a href=\"\(HTML.escape(link + "&format=csv"))\">CSV</a>"
@@ -175,8 +193,8 @@ extension ConsoleController {
         guard let id = q.get("unit"), let unit = ownership.effectiveBusinessUnits(accounts: accounts).first(where: { $0.id == id }),
             p.scope.units?.contains(id) ?? true
         else { throw p.notFound() }
-        let statement = try await ChargebackStatement.build(
-            unit: unit, accounts: Set(ownership.accounts(ofBusinessUnit: id, among: accounts)).filter(p.scope.allows), month: month, store: store)
+        // A unit's statement is all cost allocated to it (the unit is in the reader's scope).
+        let statement = try await ChargebackStatement.build(unit: unit, month: month, store: store)
         if q.get("format") == "csv" {
             return Response(
                 status: .ok,

@@ -1,4 +1,5 @@
 import CanopyModel
+import Crypto
 import Foundation
 import GRDB
 
@@ -12,6 +13,9 @@ public struct CostDay: Sendable, Hashable, Codable {
     public var serviceName: String
     public var regionID: String
     public var chargeCategory: String
+    /// Only in slices (`costSlices`): what allocation rules look at besides the above.
+    public var resourceType: String
+    public var tags: [String: String]
     public var currency: String
     public var billedCost: Decimal
     public var effectiveCost: Decimal
@@ -20,7 +24,8 @@ public struct CostDay: Sendable, Hashable, Codable {
 
     public init(
         period: String, provider: String, day: String, billingAccountID: String, subAccountID: String, serviceName: String, regionID: String,
-        chargeCategory: String, currency: String, billedCost: Decimal, effectiveCost: Decimal, listCost: Decimal, rows: Int
+        chargeCategory: String, resourceType: String = "", tags: [String: String] = [:], currency: String, billedCost: Decimal, effectiveCost: Decimal,
+        listCost: Decimal, rows: Int
     ) {
         self.period = period
         self.provider = provider
@@ -30,6 +35,8 @@ public struct CostDay: Sendable, Hashable, Codable {
         self.serviceName = serviceName
         self.regionID = regionID
         self.chargeCategory = chargeCategory
+        self.resourceType = resourceType
+        self.tags = tags
         self.currency = currency
         self.billedCost = billedCost
         self.effectiveCost = effectiveCost
@@ -62,12 +69,21 @@ public protocol CostRepository: Sendable {
     func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport?
     func costImports() async throws -> [CostImport]
     func costDays(_ query: CostQuery) async throws -> [CostDay]
+    /// The daily sums split further by resource type and tags: what allocation reads.
+    func costSlices(_ query: CostQuery) async throws -> [CostDay]
     /// Every ledger row of a billing period (`YYYY-MM`) and provider, as stored.
     func costRows(period: String, provider: String) async throws -> [CostRecord]
     /// Every provider's rows of a billing period, for these sub-accounts (all when nil).
     func costRows(period: String, subAccounts: [String]?) async throws -> [CostRecord]
     /// The rows charged on one day (`YYYY-MM-DD`) to one account for one service.
     func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord]
+
+    /// The allocation rules in force (nil: none applied yet).
+    func currentAllocation() async throws -> AllocationVersion?
+    /// Every applied rule set, newest first.
+    func allocationVersions() async throws -> [AllocationVersion]
+    /// Applies a rule set as a new version (audited). Nil when it is what is in force already.
+    func applyAllocation(_ rules: AllocationRules, source: String, actor: String) async throws -> AllocationVersion?
 
     func budgets() async throws -> [Budget]
     /// Inserts or replaces a budget (audited).
@@ -106,6 +122,77 @@ extension SQLiteStore: CostRepository {
         var period, provider, day, billingAccount, subAccount, service, region, category, currency: String
     }
 
+    private struct SliceKey: Hashable {
+        var day: DayKey
+        var resourceType: String
+        var tags: String
+    }
+
+    private typealias Sums = (billed: Decimal, effective: Decimal, list: Decimal, rows: Int)
+
+    private static func add(_ r: CostRecord, to sums: inout Sums?) {
+        var s = sums ?? (0, 0, 0, 0)
+        s.billed += r.billedCost
+        s.effective += r.effectiveCost
+        s.list += r.listCost
+        s.rows += 1
+        sums = s
+    }
+
+    /// Writes daily sums and slices of `importID`, whatever is there for their periods replaced.
+    private static func insertSums(_ db: Database, importID: Int64, days: [DayKey: Sums], slices: [SliceKey: Sums]) throws {
+        let daily = try db.makeStatement(
+            sql: """
+                INSERT INTO cost_daily (import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id,
+                    charge_category, billing_currency, billed_cost, effective_cost, list_cost, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (key, sums) in days {
+            try daily.execute(arguments: [
+                importID, key.period, key.provider, key.day, key.billingAccount, key.subAccount, key.service, key.region, key.category, key.currency,
+                decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
+            ])
+        }
+        let slice = try db.makeStatement(
+            sql: """
+                INSERT INTO cost_slice (import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id,
+                    charge_category, resource_type, tags, billing_currency, billed_cost, effective_cost, list_cost, rows)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (key, sums) in slices {
+            let d = key.day
+            try slice.execute(arguments: [
+                importID, d.period, d.provider, d.day, d.billingAccount, d.subAccount, d.service, d.region, d.category, key.resourceType, key.tags,
+                d.currency, decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
+            ])
+        }
+    }
+
+    /// Recomputes every slice from the ledger rows (a database from before slices existed).
+    static func rebuildSlices(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM cost_slice")
+        var slices: [Int64: [SliceKey: Sums]] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id, charge_category,
+                    resource_type, tags, billing_currency, billed_cost, effective_cost, list_cost FROM cost_row
+                """)
+        while let row = try rows.next() {
+            let day = DayKey(
+                period: row["period"], provider: row["provider"], day: row["day"], billingAccount: row["billing_account_id"],
+                subAccount: row["sub_account_id"] ?? "", service: row["service_name"] ?? "", region: row["region_id"] ?? "",
+                category: row["charge_category"], currency: row["billing_currency"])
+            let key = SliceKey(day: day, resourceType: row["resource_type"] ?? "", tags: row["tags"])
+            var s = slices[row["import_id"], default: [:]][key] ?? (0, 0, 0, 0)
+            s.billed += decimal(row["billed_cost"])
+            s.effective += decimal(row["effective_cost"])
+            s.list += decimal(row["list_cost"])
+            s.rows += 1
+            slices[row["import_id"], default: [:]][key] = s
+        }
+        for (importID, byKey) in slices { try insertSums(db, importID: importID, days: [:], slices: byKey) }
+    }
+
     private static func importCosts(
         _ db: Database, file: String, sha256: String, format: CostFormat, box: SourceBox, actor: String
     ) throws -> CostImport? {
@@ -130,7 +217,8 @@ extension SQLiteStore: CostRepository {
                     commitment_discount_status, tags, columns)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        var days: [DayKey: (billed: Decimal, effective: Decimal, list: Decimal, rows: Int)] = [:]
+        var days: [DayKey: Sums] = [:]
+        var slices: [SliceKey: Sums] = [:]
         var periods: Set<String> = []
         var count = 0
         var total: Decimal = 0
@@ -155,30 +243,17 @@ extension SQLiteStore: CostRepository {
             let key = DayKey(
                 period: period, provider: r.provider, day: day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
                 service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
-            var sums = days[key] ?? (0, 0, 0, 0)
-            sums.billed += r.billedCost
-            sums.effective += r.effectiveCost
-            sums.list += r.listCost
-            sums.rows += 1
-            days[key] = sums
+            add(r, to: &days[key])
+            add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: tags)])
         }
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {
             let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
             try db.execute(sql: "DELETE FROM cost_row WHERE period = ? AND provider = ? AND import_id <> ?", arguments: [parts[0], parts[1], importID])
             try db.execute(sql: "DELETE FROM cost_daily WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
+            try db.execute(sql: "DELETE FROM cost_slice WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
         }
-        let daily = try db.makeStatement(
-            sql: """
-                INSERT INTO cost_daily (import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id,
-                    charge_category, billing_currency, billed_cost, effective_cost, list_cost, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        for (key, sums) in days {
-            try daily.execute(arguments: [
-                importID, key.period, key.provider, key.day, key.billingAccount, key.subAccount, key.service, key.region, key.category, key.currency,
-                decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
-            ])
-        }
+        try insertSums(db, importID: importID, days: days, slices: slices)
         let sortedPeriods = periods.sorted()
         try db.execute(
             sql: "UPDATE cost_import SET rows = ?, periods = ?, billed_total = ? WHERE id = ?",
@@ -205,8 +280,13 @@ extension SQLiteStore: CostRepository {
         }
     }
 
-    public func costDays(_ query: CostQuery) async throws -> [CostDay] {
-        try await writer.read { db in
+    public func costDays(_ query: CostQuery) async throws -> [CostDay] { try await sums(from: "cost_daily", query) }
+
+    public func costSlices(_ query: CostQuery) async throws -> [CostDay] { try await sums(from: "cost_slice", query) }
+
+    private func sums(from table: String, _ query: CostQuery) async throws -> [CostDay] {
+        let sliced = table == "cost_slice"
+        return try await writer.read { db in
             var clauses: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
             if let from = query.from {
@@ -225,12 +305,14 @@ extension SQLiteStore: CostRepository {
                 clauses.append("sub_account_id IN (\(Array(repeating: "?", count: accounts.count).joined(separator: ",")))")
                 arguments += accounts as [any DatabaseValueConvertible]
             }
-            let sql = "SELECT * FROM cost_daily" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY day"
+            let sql = "SELECT * FROM \(table)" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY day"
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 CostDay(
                     period: row["period"], provider: row["provider"], day: row["day"], billingAccountID: row["billing_account_id"],
                     subAccountID: row["sub_account_id"], serviceName: row["service_name"], regionID: row["region_id"],
-                    chargeCategory: row["charge_category"], currency: row["billing_currency"], billedCost: Self.decimal(row["billed_cost"]),
+                    chargeCategory: row["charge_category"], resourceType: sliced ? row["resource_type"] : "",
+                    tags: sliced ? try StoreCoding.decode([String: String].self, row["tags"]) : [:], currency: row["billing_currency"],
+                    billedCost: Self.decimal(row["billed_cost"]),
                     effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]), rows: row["rows"])
             }
         }
@@ -272,6 +354,41 @@ extension SQLiteStore: CostRepository {
 }
 
 extension SQLiteStore {
+    public func currentAllocation() async throws -> AllocationVersion? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM allocation_version ORDER BY version DESC LIMIT 1").map(Self.allocationVersion) }
+    }
+
+    public func allocationVersions() async throws -> [AllocationVersion] {
+        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM allocation_version ORDER BY version DESC").map(Self.allocationVersion) }
+    }
+
+    private static func allocationVersion(_ row: Row) throws -> AllocationVersion {
+        AllocationVersion(
+            version: row["version"], rules: try StoreCoding.decode(AllocationRules.self, row["definition"]), source: row["source"], sha256: row["sha256"],
+            appliedAt: row["applied_at"], actor: row["actor"])
+    }
+
+    public func applyAllocation(_ rules: AllocationRules, source: String, actor: String) async throws -> AllocationVersion? {
+        let definition = try StoreCoding.text(rules)
+        let sha = SHA256.hash(data: Data(definition.utf8)).hexEncoded
+        return try await writer.write { db in
+            let current = try Row.fetchOne(db, sql: "SELECT version, sha256 FROM allocation_version ORDER BY version DESC LIMIT 1")
+            if let current, current["sha256"] as String == sha { return nil }
+            let version = (current?["version"] as Int? ?? 0) + 1
+            let now = Date()
+            try db.execute(
+                sql: "INSERT INTO allocation_version (version, definition, source, sha256, applied_at, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [version, definition, source, sha, now, actor])
+            _ = try Self.appendAudit(
+                db, actor: actor, action: "cost.allocation.apply", target: "cost-allocation/\(version)",
+                details: [
+                    "version": .int(Int64(version)), "sha256": .string(sha), "categories": .int(Int64(rules.categories.count)),
+                    "shared_costs": .int(Int64(rules.sharedCosts.count)),
+                ], at: now)
+            return AllocationVersion(version: version, rules: rules, source: source, sha256: sha, appliedAt: now, actor: actor)
+        }
+    }
+
     public func budgets() async throws -> [Budget] {
         try await writer.read { db in try String.fetchAll(db, sql: "SELECT definition FROM budget ORDER BY id").map { try StoreCoding.decode(Budget.self, $0) } }
     }

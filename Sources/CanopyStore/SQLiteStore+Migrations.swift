@@ -348,6 +348,45 @@ extension SQLiteStore {
         migrator.registerMigration("0007-budgets") { db in
             try db.execute(sql: "CREATE TABLE budget (id TEXT PRIMARY KEY, definition TEXT NOT NULL)")
         }
+        migrator.registerMigration("0008-cost-allocation") { db in
+            try db.execute(
+                sql: """
+                    -- The daily sums again, split further by what allocation rules look at
+                    -- (resource type and tags), so allocating reads one row per resource-day
+                    -- grouping, not every ledger row.
+                    CREATE TABLE cost_slice (
+                        import_id INTEGER NOT NULL REFERENCES cost_import(id),
+                        period TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        day TEXT NOT NULL,
+                        billing_account_id TEXT NOT NULL,
+                        sub_account_id TEXT NOT NULL,
+                        service_name TEXT NOT NULL,
+                        region_id TEXT NOT NULL,
+                        charge_category TEXT NOT NULL,
+                        resource_type TEXT NOT NULL,
+                        tags TEXT NOT NULL,
+                        billing_currency TEXT NOT NULL,
+                        billed_cost TEXT NOT NULL,
+                        effective_cost TEXT NOT NULL,
+                        list_cost TEXT NOT NULL,
+                        rows INTEGER NOT NULL
+                    );
+                    CREATE INDEX cost_slice_period ON cost_slice(period, provider);
+                    CREATE INDEX cost_slice_day ON cost_slice(day);
+                    -- Allocation rule sets, each applied set a new version; the highest is in force.
+                    CREATE TABLE allocation_version (
+                        version INTEGER PRIMARY KEY,
+                        definition TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        applied_at DATETIME NOT NULL,
+                        actor TEXT NOT NULL
+                    );
+                    """)
+            // A ledger imported before this version gets its slices from its rows.
+            try SQLiteStore.rebuildSlices(db)
+        }
         return migrator
     }
 }

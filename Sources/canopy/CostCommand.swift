@@ -4,6 +4,7 @@ import CanopyAWS
 import CanopyFinOps
 import CanopyIngest
 import CanopyModel
+import CanopyPolicy
 import CanopyStore
 import Crypto
 import Foundation
@@ -12,7 +13,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Recommendations.self, Imports.self])
+        subcommands: [Import.self, Show.self, Allocation.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Recommendations.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -92,7 +93,7 @@ struct CostCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Cost by one dimension over a month or a span of days.")
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "service, account, region, provider, month, day, category or bu.") var by: String = "service"
+        @Option(help: "service, account, region, provider, month, day, charge, bu, app, category[:NAME] or tag:KEY.") var by: String = "service"
         @Option(help: "A month, YYYY-MM.") var month: String?
         @Option(help: "First day, YYYY-MM-DD (inclusive).") var from: String?
         @Option(help: "Last day, YYYY-MM-DD (exclusive).") var to: String?
@@ -100,9 +101,7 @@ struct CostCommand: AsyncParsableCommand {
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
 
         func run() async throws {
-            guard let dimension = CostDimension(rawValue: by) else {
-                throw ValidationError("--by is one of \(CostDimension.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            guard let dimension = CostDimension(text: by) else { throw ValidationError("--by is one of \(CostDimension.forms.joined(separator: ", "))") }
             guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
             var query = CostQuery(from: from, to: to)
             if let month {
@@ -115,6 +114,98 @@ struct CostCommand: AsyncParsableCommand {
                 columns: [by, "\(metric.rawValue) cost", "currency"],
                 rows: breakdown.lines.map { [$0.key, $0.cost.cents, $0.currency] } + breakdown.totals.sorted { $0.key < $1.key }.map { ["total", $0.value.cents, $0.key] })
             printOut(try table.render(format) { try JSONOutput.encode(breakdown) })
+        }
+    }
+
+    struct Allocation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "allocation", abstract: "Cost allocation rules: tag aliases, unit-naming tags, cost categories and shared-cost splits (YAML, versioned).",
+            subcommands: [Preview.self, Apply.self, Show.self, History.self])
+
+        /// The candidate read and checked against the units in force.
+        static func load(_ file: String, store: any CanopyStore) async throws -> (AllocationRules, String) {
+            guard let source = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("\(file): cannot be read") }
+            let rules = try AllocationFile.parse(source, file: file)
+            let ownership = try await store.ownership()
+            let units = Set(ownership.effectiveBusinessUnits(accounts: try await store.accounts()).map(\.id))
+            if let problem = rules.problems(units: units).first { throw ValidationError("\(file): \(problem)") }
+            return (rules, source)
+        }
+
+        struct Preview: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "preview", abstract: "Show what a rule set would change for a month, per business unit, before applying it.")
+            @OptionGroup var database: DatabaseOptions
+            @Argument(help: "The allocation rules (YAML).") var file: String
+            @Option(help: "The month, YYYY-MM (default: the ledger's latest).") var month: String?
+            @Option(help: "billed or effective.") var metric: String = "billed"
+            @Option(help: "table or json.") var format: OutputFormat = .table
+
+            func run() async throws {
+                guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
+                let store = try database.open()
+                let (rules, _) = try await Allocation.load(file, store: store)
+                let latest = try await store.costDays(CostQuery()).last.map { String($0.day.prefix(7)) }
+                guard let month = month ?? latest else {
+                    throw ValidationError("the ledger is empty: import cost first")
+                }
+                let preview = try await AllocationPreview.build(candidate: rules, month: month, metric: metric, store: store)
+                let current = preview.currentVersion.map { "v\($0)" } ?? "ownership only"
+                let units = Table(
+                    columns: ["business unit", "current (\(current))", "candidate", "change"],
+                    rows: preview.units.map { [$0.unit, $0.current.cents, $0.candidate.cents, ($0.change > 0 ? "+" : "") + $0.change.cents] })
+                let categories = Table(columns: ["category", "value", "\(metric.rawValue) cost"], rows: preview.categories.map { [$0.category, $0.value, $0.cost.cents] })
+                printOut(try units.render(format) { try JSONOutput.encode(preview) })
+                if format == .table, !preview.categories.isEmpty { printOut("\n" + (try categories.render(.table) { Data() })) }
+            }
+        }
+
+        struct Apply: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "apply", abstract: "Apply a rule set as a new version (audited); the same rules again change nothing.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var actor: ActorOption
+            @Argument(help: "The allocation rules (YAML).") var file: String
+
+            func run() async throws {
+                let store = try database.open()
+                let (rules, source) = try await Allocation.load(file, store: store)
+                if let version = try await store.applyAllocation(rules, source: source, actor: actor.resolved) {
+                    printOut("allocation rules v\(version.version) in force: \(rules.categories.count) categories, \(rules.sharedCosts.count) shared costs, \(rules.tagAliases.count) tag aliases")
+                } else {
+                    printOut("unchanged: these rules are already in force")
+                }
+            }
+        }
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "show", abstract: "Print the rules in force (or an earlier version) as applied.")
+            @OptionGroup var database: DatabaseOptions
+            @Option(help: "A version number (default: the one in force).") var version: Int?
+
+            func run() async throws {
+                let versions = try await database.open().allocationVersions()
+                guard let chosen = version.map({ v in versions.first { $0.version == v } }) ?? versions.first else {
+                    throw ValidationError(version.map { "no allocation version \($0)" } ?? "no allocation rules applied yet (canopy cost allocation apply FILE)")
+                }
+                printOut(chosen.source)
+            }
+        }
+
+        struct History: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "history", abstract: "Every applied version: when, by whom, its content hash.")
+            @OptionGroup var database: DatabaseOptions
+            @Option(help: "table or json.") var format: OutputFormat = .table
+
+            func run() async throws {
+                let versions = try await database.open().allocationVersions()
+                let table = Table(
+                    columns: ["version", "applied", "by", "categories", "shared costs", "sha256"],
+                    rows: versions.map {
+                        ["v\($0.version)", Timestamps.iso8601($0.appliedAt), $0.actor, "\($0.rules.categories.count)", "\($0.rules.sharedCosts.count)", String($0.sha256.prefix(12))]
+                    })
+                printOut(try table.render(format) { try JSONOutput.encode(versions.map { ["version": "\($0.version)", "sha256": $0.sha256, "actor": $0.actor] }) })
+            }
         }
     }
 
@@ -275,8 +366,7 @@ struct CostCommand: AsyncParsableCommand {
             if format != "table", units.count != 1 { throw ValidationError("--format \(format) needs --unit") }
             var text = ""
             for u in units {
-                let statement = try await ChargebackStatement.build(
-                    unit: u, accounts: Set(ownership.accounts(ofBusinessUnit: u.id, among: accounts)), month: month, store: store)
+                let statement = try await ChargebackStatement.build(unit: u, month: month, store: store)
                 switch format {
                 case "csv": text = statement.csv
                 case "html": text = statement.html(chinese: lang == "zh-TW", unitNameZh: u.nameZh)

@@ -74,6 +74,10 @@ struct DemoCommand: AsyncParsableCommand {
         let end = scans.first?.finishedAt ?? Date()
         if let costs = try await DemoCosts.load(into: store, end: end) {
             printOut("\ncost: \(costs.rows) FOCUS rows over \(costs.periods.count) months, billed \(costs.billedTotal.cents) USD (generated from the inventory; prices: \(PriceTable.source))")
+            let allocation = try DemoGovernance.allocation()
+            if let version = try await store.applyAllocation(allocation.rules, source: allocation.source, actor: "ccoe-lead@gridco.example") {
+                printOut("  allocation rules v\(version.version): \(allocation.rules.categories.map(\.name).joined(separator: ", ")) categories; shared: \(allocation.rules.sharedCosts.map(\.name).joined(separator: ", "))")
+            }
             let month = CostCalendar.month(end)
             if let bounds = CostCalendar.monthSpan(month) {
                 let byUnit = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(from: bounds.0, to: bounds.1), store: store)
@@ -82,7 +86,7 @@ struct DemoCommand: AsyncParsableCommand {
             // Generation's budget is tight: October's runaway turbine-analytics broke it, and this
             // month's forecast goes over too.
             try await store.save(
-                Budget(id: "generation-monthly", name: "Generation monthly", scope: .businessUnit, target: "generation", amount: 2_050), actor: "ccoe-lead@gridco.example")
+                Budget(id: "generation-monthly", name: "Generation monthly", scope: .businessUnit, target: "generation", amount: 2_300), actor: "ccoe-lead@gridco.example")
             try await store.save(
                 Budget(id: "outage-management", name: "Outage Management", scope: .application, target: "outage-management", amount: 1_400),
                 actor: "ccoe-lead@gridco.example")
@@ -105,6 +109,9 @@ struct DemoCommand: AsyncParsableCommand {
               canopy resources --database \(database) --type ec2 --tag Env=prod
               canopy scans --database \(database)
               canopy cost show --database \(database) --by month
+              canopy cost show --database \(database) --by bu --month 2026-10
+              canopy cost show --database \(database) --by "category:Cost pool"
+              canopy cost allocation history --database \(database)
               canopy cost forecast --database \(database)
               canopy cost anomalies --database \(database)
               canopy cost budgets --database \(database)

@@ -101,8 +101,7 @@ import Testing
         let accounts = try await store.accounts()
         var statements: Decimal = 0
         for unit in ownership.businessUnits {
-            let statement = try await ChargebackStatement.build(
-                unit: unit, accounts: Set(ownership.accounts(ofBusinessUnit: unit.id, among: accounts)), month: "2026-10", store: store)
+            let statement = try await ChargebackStatement.build(unit: unit, month: "2026-10", store: store)
             #expect(statement.billedTotal == statement.lines.reduce(0) { $0 + $1.billed })
             statements += statement.billedTotal
         }
@@ -119,8 +118,11 @@ import Testing
         let statuses = try await Budgets.check(store: store, month: "2026-10") { await told.add($0) }
         let october = try #require(statuses.first)
         #expect(october.crossed.contains("100% actual"))
-        let unitAccounts = Set(ownership.accounts(ofBusinessUnit: "generation", among: accounts))
-        let unitCost = try await store.costDays(CostQuery(from: "2026-10-01", to: "2026-11-01")).filter { unitAccounts.contains($0.subAccountID) }
+        // The unit's cost row by row, as ownership places each (its application's unit, else its
+        // account's): the allocator works on daily slices, this on single rows.
+        let accountsByID = Dictionary(uniqueKeysWithValues: accounts.map { ($0.id, $0) })
+        let unitCost = try await store.costRows(period: "2026-10", subAccounts: nil)
+            .filter { ownership.businessUnitID(of: $0.asResource, account: accountsByID[$0.subAccountID ?? ""]) == "generation" }
             .reduce(Decimal(0)) { $0 + $1.billedCost }
         #expect(october.actual == unitCost)
         #expect(await told.count == 6, "50, 80 and 100 %, on actual and forecast")
