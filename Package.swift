@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyFinOpsTests",
-            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyPolicy"],
+            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyPolicy", "CanopyIngest", "CanopyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,6 +14,17 @@ if ! python3 -c "import moto.server, flask_cors, c7n.filters.core, schemathesis,
     python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<5.3' 'c7n>=0.9.50' 'schemathesis>=4.3,<5' 'selenium>=4.20'
 fi
 
+# The FinOps Foundation's FOCUS validator and CUR converter, pinned, in a venv of their own: their
+# dependencies (pandas, polars, pandera) are old and must not disturb the tools above.
+focus_tools=.build/focus-tools
+if ! "$focus_tools/bin/python3" -c "import focus_validator, focus_converter" 2>/dev/null; then
+    rm -rf "$focus_tools"
+    mkdir -p .build
+    python3 -m venv "$focus_tools"
+    "$focus_tools/bin/python3" -m pip install --quiet --disable-pip-version-check \
+        'focus-validator==1.0.0' 'focus-converter==1.0.0' 'multimethod<1.11' 'click<8.2'
+fi
+
 source Scripts/moto.sh
 moto_pid=""
 if ! port_open "$port"; then

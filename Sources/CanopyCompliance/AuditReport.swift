@@ -57,12 +57,7 @@ public enum AuditReport {
     }
 
     /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it.
-    public static func field(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
-        guard value.contains(where: { ",\"\n\r".contains($0) }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    public static func field(_ text: String) -> String { CSVText.field(text, formulaSafe: true) }
 
     static func escape(_ text: String) -> String { text.markupEscaped }
 

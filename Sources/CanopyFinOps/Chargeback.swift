@@ -51,14 +51,11 @@ public struct ChargebackStatement: Sendable, Codable {
         var text = "business_unit,cost_center,month,currency,application,service,account,billed_cost,effective_cost\n"
         for line in lines {
             text += [unit, costCenter ?? "", month, currency, line.application, line.service, line.account, "\(line.billed)", "\(line.effective)"]
-                .map(Self.field).joined(separator: ",") + "\n"
+                .map { CSVText.field($0) }.joined(separator: ",") + "\n"
         }
         return text
     }
 
-    static func field(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-    }
 
     static let style =
         "body{font-family:sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:.3rem .5rem;text-align:left}.n{text-align:right;font-variant-numeric:tabular-nums}tfoot td{font-weight:700}@page{size:A4;margin:15mm}"

@@ -16,7 +16,7 @@ public enum IngestError: Error, CustomStringConvertible, Sendable, Equatable {
 /// RFC 4180 CSV read as a stream: quoted fields with doubled quotes and line breaks inside,
 /// CRLF or LF, a UTF-8 byte-order mark at the start. Every field must be UTF-8. Memory stays
 /// constant whatever the file's size.
-struct CSVReader {
+public struct CSVReader {
     private var source: any ByteSource
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var count = 0
@@ -27,9 +27,9 @@ struct CSVReader {
     /// The line the last record returned started on (the header is line 1).
     private(set) var recordLine = 0
     private var line = 1
-    var header: [String] = []
+    public internal(set) var header: [String] = []
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         source = isGzip(path) ? try GzipByteSource(path: path) : try FileByteSource(path: path)
     }
@@ -60,7 +60,7 @@ struct CSVReader {
     }
 
     /// Reads the header; a header without commas but with `;` or tabs is a wrong-delimiter error.
-    mutating func readHeader() throws {
+    public mutating func readHeader() throws {
         guard let fields = try readRawRecord() else { throw IngestError.file(path, "is empty: expected a header line") }
         header = try fields.enumerated().map { index, bytes in try decode(bytes, column: "#\(index + 1)") }
         if header.count == 1, let only = header.first, only.contains(";") || only.contains("\t") {
@@ -71,7 +71,7 @@ struct CSVReader {
 
     /// The next record's fields as text, or nil at the end. A record with another number of fields
     /// than the header is an error (a broken quote or a stray delimiter).
-    mutating func next() throws -> [String]? {
+    public mutating func next() throws -> [String]? {
         guard let fields = try readRawRecord() else { return nil }
         if fields.count == 1, fields[0].isEmpty { return try next() }  // a blank line
         guard fields.count == header.count else {

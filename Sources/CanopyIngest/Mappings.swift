@@ -82,6 +82,8 @@ enum CURMapping {
         "AWSCloudTrail": "Management and Governance", "AWSSystemsManager": "Management and Governance", "awskms": "Security",
         "AWSSecretsManager": "Security", "AmazonGuardDuty": "Security", "AWSSecurityHub": "Security", "AmazonInspector": "Security",
         "AWSCertificateManager": "Security", "AmazonSageMaker": "AI and Machine Learning", "AmazonBedrock": "AI and Machine Learning",
+        "AWSIoT": "Internet of Things", "AWSIoTAnalytics": "Internet of Things", "AWSIoTSiteWise": "Internet of Things", "AmazonStates": "Integration",
+        "AWSCloudShell": "Developer Tools", "AWSMigrationHubRefactorSpaces": "Migration", "AWSDatabaseMigrationSvc": "Migration",
     ]
 
     static func record(_ row: Row, names: Names, header: [String]) throws -> CostRecord {

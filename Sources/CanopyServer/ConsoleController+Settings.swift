@@ -311,13 +311,7 @@ extension ConsoleController {
 /// The audit log as CSV, oldest first, with each entry's hash and its predecessor's so the chain
 /// can be checked outside Canopy.
 enum AuditCSV {
-    static func field(_ text: String) -> String {
-        // A leading = + - @ would be a formula in a spreadsheet: quote it as text.
-        var value = text
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || value != text else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func field(_ text: String) -> String { CSVText.field(text, formulaSafe: true) }
 
     static func render(_ entries: [AuditEntry]) -> String {
         var text = "id,at,actor,address,action,target,details,previous_hash,hash\n"

@@ -13,7 +13,7 @@ import Foundation
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cost", abstract: "Cost: import FOCUS, AWS CUR, Azure EA and OCI exports into one FOCUS ledger, and read it.",
-        subcommands: [Import.self, Show.self, Allocation.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Recommendations.self, Imports.self])
+        subcommands: [Import.self, Show.self, Export.self, Allocation.self, Forecast.self, Anomalies.self, Budgets.self, Chargeback.self, KPIs.self, Recommendations.self, Imports.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -114,6 +114,23 @@ struct CostCommand: AsyncParsableCommand {
                 columns: [by, "\(metric.rawValue) cost", "currency"],
                 rows: breakdown.lines.map { [$0.key, $0.cost.cents, $0.currency] } + breakdown.totals.sorted { $0.key < $1.key }.map { ["total", $0.value.cents, $0.key] })
             printOut(try table.render(format) { try JSONOutput.encode(breakdown) })
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write the ledger as a FOCUS 1.0 CSV, with the source's x_ columns and Canopy's allocation as x_ columns.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(name: .shortAndLong, help: "The CSV file to write.") var output: String
+        @Option(help: "Billing periods to export, YYYY-MM (repeatable; default: all).") var month: [String] = []
+
+        func run() async throws {
+            for m in month where CostCalendar.monthSpan(m) == nil { throw ValidationError("--month \(m): write YYYY-MM") }
+            let exporter = try await FocusExport(store: database.open())
+            let summary = try await exporter.write(months: month.isEmpty ? nil : month, to: URL(fileURLWithPath: output))
+            let totals = summary.billedTotal.sorted { $0.key < $1.key }.map { "\($0.value.cents) \($0.key)" }.joined(separator: ", ")
+            printOut("\(output): FOCUS \(FocusExport.version), \(summary.rows) rows, \(summary.columns.count) columns, billed \(totals.isEmpty ? "0" : totals)")
         }
     }
 
