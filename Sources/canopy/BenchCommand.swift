@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanopyCompliance
 import CanopyDemo
+import CanopyFinOps
 import CanopyModel
 import CanopyPolicy
 import CanopyStore
@@ -9,7 +10,41 @@ import Foundation
 /// Maintainers' benchmarks (figures go into notes, never into tests).
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks for maintainers.", shouldDisplay: false, subcommands: [Evaluate.self])
+        commandName: "bench", abstract: "Benchmarks for maintainers.", shouldDisplay: false, subcommands: [Evaluate.self, CostQueries.self])
+
+    struct CostQueries: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cost-queries", abstract: "Times the Costs page's queries on an imported ledger: month × service and month × business unit.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Timed rounds (the best and the median are reported).") var rounds = 7
+
+        func run() async throws {
+            let store = try database.open()
+            func time(_ name: String, _ body: () async throws -> Int) async throws {
+                var samples: [Double] = []
+                var lines = 0
+                for _ in 0..<rounds {
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    lines = try await body()
+                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+                }
+                samples.sort()
+                printOut(String(format: "%@: %d lines, best %.1f ms, median %.1f ms", name, lines, samples[0], samples[samples.count / 2]))
+            }
+            // Month × dimension over the whole ledger, as the trend and breakdown charts read it.
+            func monthly(_ dimension: CostDimension) async throws -> Int {
+                let months = Set(try await store.costDays(CostQuery()).map(\.period)).sorted()
+                var lines = 0
+                for month in months {
+                    guard let span = CostCalendar.monthSpan(month) else { continue }
+                    lines += try await CostBreakdown.build(by: dimension, metric: .billed, query: CostQuery(from: span.from, to: span.to), store: store).lines.count
+                }
+                return lines
+            }
+            try await time("month × service") { try await monthly(.service) }
+            try await time("month × business unit") { try await monthly(.businessUnit) }
+        }
+    }
 
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
