@@ -33,6 +33,12 @@ extension APIController {
         group.get("costs/forecast", use: costForecast)
         group.get("costs/anomalies", use: costAnomalies)
         group.get("costs/recommendations", use: costRecommendations)
+        group.get("cost-allocation", use: costAllocation)
+        group.put("cost-allocation", use: applyCostAllocation)
+        group.post("cost-allocation/preview", use: previewCostAllocation)
+        group.get("budgets", use: budgets)
+        group.put("budgets/:id", use: saveBudget)
+        group.delete("budgets/:id", use: deleteBudget)
         group.get("webhooks", use: webhooks)
         group.post("webhooks", use: createWebhook)
         group.delete("webhooks/:id", use: deleteWebhook)
@@ -472,7 +478,121 @@ extension APIController {
             guard CostCalendar.isDay(day) else { throw APIError.badParameter(name, "'\(name)' is a day, YYYY-MM-DD") }
             query[keyPath: keyPath] = day
         }
-        return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
+        do {
+            return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
+        } catch let error as CostViewError {
+            throw APIError.badParameter("by", "\(error)")
+        }
+    }
+
+    /// The allocation rules in force and every earlier version (without their text).
+    struct AllocationView: Encodable {
+        struct Version: Encodable {
+            var version: Int
+            var appliedAt: Date
+            var actor: String
+            var sha256: String
+        }
+        var current: Version?
+        var source: String?
+        var rules: AllocationRules?
+        var versions: [Version]
+    }
+
+    @Sendable func costAllocation(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        _ = try context.apiUser()
+        let versions = try await store.allocationVersions()
+        let list = versions.map { AllocationView.Version(version: $0.version, appliedAt: $0.appliedAt, actor: $0.actor, sha256: $0.sha256) }
+        return try Self.json(AllocationView(current: list.first, source: versions.first?.source, rules: versions.first?.rules, versions: list))
+    }
+
+    struct AllocationBody: Decodable {
+        var source: String
+        var month: String?
+    }
+
+    /// Rules from a body's YAML, checked against the units in force; problems are 400s naming the line.
+    func allocationRules(_ body: AllocationBody) async throws -> AllocationRules {
+        let rules: AllocationRules
+        do { rules = try AllocationFile.parse(body.source, file: "source") } catch { throw APIError.badParameter("source", "\(error)") }
+        let ownership = try await store.ownership()
+        let units = Set(ownership.effectiveBusinessUnits(accounts: try await store.accounts()).map(\.id))
+        if let problem = rules.problems(units: units).first { throw APIError.badParameter("source", problem) }
+        return rules
+    }
+
+    /// Applies rules as a new version (admin, ccoe); the same rules again are a 200 with no new version.
+    @Sendable func applyCostAllocation(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canManageOwnership }
+        let body = try await body(AllocationBody.self, request, context)
+        let rules = try await allocationRules(body)
+        let applied = try await store.applyAllocation(rules, source: body.source, actor: user.name)
+        var response = try await costAllocation(request, context: context)
+        if applied != nil { response.status = .created }
+        return response
+    }
+
+    /// What rules would change for a month, per unit (admin, ccoe: it shows every unit's cost).
+    @Sendable func previewCostAllocation(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        guard user.role.canManageOwnership else { throw APIError.forbidden }
+        let body = try await body(AllocationBody.self, request, context)
+        let rules = try await allocationRules(body)
+        let latest = try await store.costDays(CostQuery()).last.map { String($0.day.prefix(7)) }
+        guard let month = body.month ?? latest else { throw APIError.badParameter("month", "the ledger is empty: import cost first") }
+        guard CostCalendar.monthSpan(month, years: 2000...2200) != nil else { throw APIError.badParameter("month", "'month' is YYYY-MM") }
+        return try Self.json(try await AllocationPreview.build(candidate: rules, month: month, store: store))
+    }
+
+    /// Budgets with where each stands this month (read-only: nothing is raised), scoped.
+    @Sendable func budgets(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        let ownership = try await store.ownership()
+        return try Self.json(try await Budgets.check(store: store, raise: false).filter { scope.mayRead($0.budget, ownership: ownership) })
+    }
+
+    struct BudgetBody: Decodable {
+        var name: String
+        var scope: Budget.Scope
+        var target: String
+        var amount: Decimal
+        var currency: String?
+        var thresholds: [Int]?
+    }
+
+    @Sendable func saveBudget(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canManageOwnership }
+        let id = context.parameters.get("id") ?? ""
+        guard Ownership.isValidID(id) else { throw APIError.badParameter("id", "an id is 1-64 letters, digits, '-' or '_'") }
+        let b = try await body(BudgetBody.self, request, context)
+        guard b.amount > 0 else { throw APIError.badParameter("amount", "'amount' must be more than zero") }
+        let thresholds = b.thresholds ?? [50, 80, 100]
+        guard !thresholds.isEmpty, thresholds.allSatisfy({ (1...1_000).contains($0) }) else {
+            throw APIError.badParameter("thresholds", "'thresholds' are percentages from 1 to 1000")
+        }
+        let ownership = try await store.ownership()
+        let known: Bool
+        switch b.scope {
+        case .businessUnit: known = ownership.effectiveBusinessUnits(accounts: try await store.accounts()).contains { $0.id == b.target }
+        case .application: known = ownership.application(b.target) != nil
+        case .account: known = !b.target.isEmpty
+        }
+        guard known else { throw APIError.badParameter("target", "no \(b.scope.rawValue) '\(b.target)'") }
+        let currency = b.currency ?? "USD"
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw APIError.badParameter("currency", "'currency' is an ISO 4217 code such as USD")
+        }
+        guard !b.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw APIError.badParameter("name", "'name' is required") }
+        let budget = Budget(id: id, name: b.name, scope: b.scope, target: b.target, amount: b.amount, currency: currency, thresholds: thresholds.sorted())
+        try await store.save(budget, actor: user.name)
+        return try Self.json(budget)
+    }
+
+    @Sendable func deleteBudget(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canManageOwnership }
+        let id = context.parameters.get("id") ?? ""
+        do { try await store.deleteBudget(id: id, actor: user.name) } catch StoreError.unknownOwnership { throw APIError.notFound("budget '\(id)'") }
+        return Response(status: .noContent)
     }
 
     struct ForecastView: Encodable {

@@ -66,8 +66,11 @@ extension ConsoleController {
             let points = months.map { month in (label: month, value: monthly.lines.first { $0.key == month && $0.currency == currency }.map { Self.double($0.cost) }) }
             body += "<h2>\(HTML.escape(t("costs.trend"))) (\(HTML.escape(currency)))</h2>" + Chart.line(points, title: "\(t("costs.trend")) \(currency)", maximum: nil) { String(format: "%.0f", $0) }
         }
-        let breakdown = try await CostBreakdown.build(
-            by: dimension, metric: metric, query: CostQuery(from: selected.from, to: selected.to, subAccounts: accounts), store: store)
+        let breakdown: CostBreakdown
+        do {
+            breakdown = try await CostBreakdown.build(
+                by: dimension, metric: metric, query: CostQuery(from: selected.from, to: selected.to, subAccounts: accounts), store: store)
+        } catch let error as CostViewError { throw p.badRequest("by: \(error)") }
         let ownership = try await dependencies.cache.ownership(store)
         func label(_ key: String) -> String {
             switch dimension {
@@ -112,14 +115,7 @@ extension ConsoleController {
                 ].map { [HTML.escape(t($0.0)), $0.1.map { Layout.percent($0) } ?? HTML.escape(t("costs.noData"))] })
         }
         // Budgets in scope: a bu-owner sees their units' and accounts' budgets.
-        let statuses = try await Budgets.check(store: store, month: selected.month, raise: false).filter { status in
-            guard let units = p.scope.units else { return true }
-            switch status.budget.scope {
-            case .businessUnit: return units.contains(status.budget.target)
-            case .account: return p.scope.allows(status.budget.target)
-            case .application: return ownership.application(status.budget.target).map { units.contains($0.businessUnit) } ?? false
-            }
-        }
+        let statuses = try await Budgets.check(store: store, month: selected.month, raise: false).filter { p.scope.mayRead($0.budget, ownership: ownership) }
         if !statuses.isEmpty {
             body += "<h2>\(HTML.escape(t("costs.budgets")))</h2>" + HTML.table(
                 [t("col.name"), t("costs.budgetScope"), t("costs.amount"), t("costs.actual"), t("costs.forecast"), t("costs.crossed")],

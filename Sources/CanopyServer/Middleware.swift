@@ -108,6 +108,17 @@ public enum Secrets {
 /// What a user may see: every account, or those of their business units (bu-owner). Passed into
 /// store queries, so out-of-scope objects are never read.
 struct AccessScope: Sendable {
+    /// Whether a budget concerns this scope: a bu-owner sees their units', their applications'
+    /// and their accounts' budgets.
+    func mayRead(_ budget: Budget, ownership: Ownership) -> Bool {
+        guard let units else { return true }
+        switch budget.scope {
+        case .businessUnit: return units.contains(budget.target)
+        case .account: return allows(budget.target)
+        case .application: return ownership.application(budget.target).map { units.contains($0.businessUnit) } ?? false
+        }
+    }
+
     /// nil: every account.
     let accounts: Set<String>?
     /// The business units listed as the user's own; nil: every unit.
@@ -149,7 +160,8 @@ struct NotFoundMiddleware: RouterMiddleware {
         ("compliance/*", "GET"), ("audit-log", "GET"), ("business-units", "GET"), ("business-units/*", "GET, PUT, DELETE"),
         ("applications", "GET"), ("applications/*", "GET, PUT, DELETE"), ("policies", "GET"), ("exceptions", "GET, POST"),
         ("exceptions/*/decision", "POST"), ("changes", "GET"), ("users", "GET, POST"), ("tokens", "GET, POST"), ("tokens/*", "DELETE"),
-        ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"), ("costs/recommendations", "GET"),
+        ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"), ("costs/recommendations", "GET"), ("cost-allocation", "GET, PUT"),
+        ("cost-allocation/preview", "POST"), ("budgets", "GET"), ("budgets/*", "PUT, DELETE"),
     ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }
 
     /// The methods an API path offers, or nil when it is no API path.

@@ -50,4 +50,48 @@ import Testing
             #expect(accounts == ["599006413549"], "a bu-owner sees savings in their accounts only: \(accounts)")
         }
     }
+
+    /// Allocation rules and budgets through the API: who may change them, what they change, and
+    /// errors that name the field and the line.
+    @Test func allocationAndBudgetsThroughTheAPI() async throws {
+        let fixture = try await Fixture.make(costs: true)
+        try await buildApplication(fixture.dependencies).test(.router) { client in
+            func send(_ method: HTTPRequest.Method, _ uri: String, _ role: Role, _ body: String? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
+                let response = try await client.execute(
+                    uri: uri, method: method, headers: fixture.bearer(role).merging([.contentType: "application/json"]),
+                    body: body.map { ByteBuffer(string: $0) })
+                return (response.status, (try? JSONValue.parse(Data(response.text.utf8))) ?? .null)
+            }
+            let rules = #"{"source": "shared_costs:\n  - {name: Support, match: {services: [AWSSupportBusiness]}, method: even, to: [generation, corporate]}\n", "month": "2026-10"}"#
+            #expect(try await send(.put, "/api/v1/cost-allocation", .viewer, rules).0 == .forbidden)
+            #expect(try await send(.post, "/api/v1/cost-allocation/preview", .buOwner, rules).0 == .forbidden)
+            let preview = try await send(.post, "/api/v1/cost-allocation/preview", .ccoe, rules)
+            #expect(preview.0 == .ok)
+            let generation = preview.1["units"]?.arrayValue?.first { $0["unit"] == "generation" }
+            #expect((generation?["candidate"]?.doubleValue ?? 0) - (generation?["current"]?.doubleValue ?? 0) == 425, "half the 850 support fee")
+            let bad = try await send(.put, "/api/v1/cost-allocation", .ccoe, #"{"source": "shared_costs:\n  - {name: S, match: {}, method: fair, to: [generation]}\n"}"#)
+            #expect(bad.0 == .badRequest && bad.1.compactText.contains("source:2") && bad.1.compactText.contains("fair"))
+            let unknown = try await send(.put, "/api/v1/cost-allocation", .ccoe, #"{"source": "shared_costs:\n  - {name: S, match: {}, method: even, to: [nobody]}\n"}"#)
+            #expect(unknown.0 == .badRequest && unknown.1.compactText.contains("'nobody' is not defined"))
+            #expect(try await send(.put, "/api/v1/cost-allocation", .ccoe, rules).0 == .created)
+            let again = try await send(.put, "/api/v1/cost-allocation", .ccoe, rules)
+            #expect(again.0 == .ok && again.1["versions"]?.arrayValue?.count == 1, "the same rules again are no new version")
+            let byApp = try await send(.get, "/api/v1/costs?by=app&month=2026-10", .viewer)
+            #expect(byApp.1["lines"]?.arrayValue?.contains { $0["key"] == "(shared: Support)" } == true)
+            #expect(try await send(.get, "/api/v1/costs?by=category", .viewer).0 == .badRequest, "no categories are defined")
+            let audit = try await fixture.dependencies.store.auditLog(limit: 5)
+            #expect(audit.first { $0.action == "cost.allocation.apply" }?.actor == "user-ccoe")
+
+            let budget = #"{"name": "Corporate", "scope": "business-unit", "target": "corporate", "amount": 1000}"#
+            #expect(try await send(.put, "/api/v1/budgets/corp", .buOwner, budget).0 == .forbidden)
+            #expect(try await send(.put, "/api/v1/budgets/corp", .ccoe, #"{"name": "X", "scope": "business-unit", "target": "nowhere", "amount": 5}"#).0 == .badRequest)
+            #expect(try await send(.put, "/api/v1/budgets/corp", .ccoe, budget).0 == .ok)
+            let all = try await send(.get, "/api/v1/budgets", .viewer)
+            #expect(Set(all.1.arrayValue?.compactMap { $0["budget"]?["id"]?.stringValue } ?? []) == ["gen", "corp"])
+            let own = try await send(.get, "/api/v1/budgets", .buOwner)
+            #expect(own.1.arrayValue?.compactMap { $0["budget"]?["id"]?.stringValue } == ["gen"], "a bu-owner sees their unit's budgets")
+            #expect(try await send(.delete, "/api/v1/budgets/corp", .ccoe).0 == .noContent)
+            #expect(try await send(.delete, "/api/v1/budgets/corp", .ccoe).0 == .notFound)
+        }
+    }
 }
