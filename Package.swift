@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyFinOpsTests",
-            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyPolicy", "CanopyIngest", "CanopyTestSupport"],
+            dependencies: ["CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyPolicy", "CanopyIngest", "CanopyRemediation", "CanopyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

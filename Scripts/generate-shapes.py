@@ -23,7 +23,7 @@ OPERATIONS = {
             "DescribeAddresses", "DescribeNatGateways", "DescribeSnapshotAttribute",
             # remediation actions
             "CreateTags", "DeleteTags", "StopInstances", "TerminateInstances", "DeleteVolume",
-            "DeleteSnapshot", "ModifyVolume", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"],
+            "DeleteSnapshot", "ModifyVolume", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ReleaseAddress"],
     "s3": ["ListBuckets", "GetBucketLocation", "GetBucketEncryption", "GetBucketVersioning",
            "GetPublicAccessBlock", "GetBucketPolicy", "GetBucketTagging", "GetBucketLogging",
            "GetBucketAcl", "ListObjectsV2",

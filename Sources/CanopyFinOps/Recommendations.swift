@@ -100,8 +100,11 @@ public struct Recommender: Sendable {
                 let size = Decimal(p["VolumeSize"]?.intValue ?? 0)
                 add(.oldSnapshot, r, "\(Int(now.timeIntervalSince(started) / 86_400)) days old, \(size) GB: delete it if no restore needs it", size * PriceTable.snapshotGBMonth * factor)
             case "aws.elastic-ip":
-                guard p["AssociationId"]?.stringValue == nil else { continue }
-                add(.unassociatedAddress, r, "public IPv4 address not associated with anything: release it", PriceTable.publicIPv4Hourly * PriceTable.hoursPerMonth)
+                // A NAT gateway's address has a network interface even where no association shows.
+                guard (p["AssociationId"]?.stringValue ?? "").isEmpty, (p["NetworkInterfaceId"]?.stringValue ?? "").isEmpty else { continue }
+                add(
+                    .unassociatedAddress, r, "public IPv4 address not associated with anything: release it",
+                    PriceTable.publicIPv4Hourly * PriceTable.hoursPerMonth, action: "release")
             default: continue
             }
         }
@@ -115,13 +118,20 @@ public struct Recommender: Sendable {
         return output
     }
 
-    /// A Custodian policy file carrying out the safe recommendations (gp2 → gp3), for
-    /// `canopy run --policy FILE` (a dry run unless `--apply`, every change audited).
+    /// A Custodian policy file carrying out the safe recommendations (gp2 → gp3, release an
+    /// unassociated Elastic IP), for `canopy run --policy FILE` (a dry run unless `--apply`,
+    /// every change audited). Each policy re-checks the condition, so a resource that changed
+    /// since is left alone.
     public static func policy(for recommendations: [Recommendation]) -> String {
-        let volumes = recommendations.filter { $0.kind == .gp2ToGp3 }.compactMap { $0.resourceUID.split(separator: "/").last.map(String.init) }
-        guard !volumes.isEmpty else { return "policies: []\n" }
-        return """
-            policies:
+        func ids(_ kind: Recommendation.Kind) -> String {
+            recommendations.filter { $0.kind == kind }.compactMap { $0.resourceUID.split(separator: "/").last.map { "\"\($0)\"" } }.joined(separator: ", ")
+        }
+        let volumes = ids(.gp2ToGp3)
+        let addresses = ids(.unassociatedAddress)
+        guard !volumes.isEmpty || !addresses.isEmpty else { return "policies: []\n" }
+        var text = "policies:\n"
+        if !volumes.isEmpty {
+            text += """
               - name: canopy-gp2-to-gp3
                 resource: aws.ebs
                 description: Canopy savings recommendation - gp2 volumes to gp3
@@ -130,11 +140,30 @@ public struct Recommender: Sendable {
                   - type: value
                     key: VolumeId
                     op: in
-                    value: [\(volumes.map { "\"\($0)\"" }.joined(separator: ", "))]
+                    value: [\(volumes)]
                 actions:
                   - type: modify-volume
                     volume-type: gp3
 
             """
+        }
+        if !addresses.isEmpty {
+            text += """
+              - name: canopy-release-unassociated-eips
+                resource: aws.elastic-ip
+                description: Canopy savings recommendation - release Elastic IPs nothing uses
+                filters:
+                  - {type: value, key: AssociationId, value: empty}
+                  - {type: value, key: NetworkInterfaceId, value: empty}
+                  - type: value
+                    key: AllocationId
+                    op: in
+                    value: [\(addresses)]
+                actions:
+                  - type: release
+
+            """
+        }
+        return text
     }
 }

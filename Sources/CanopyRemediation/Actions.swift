@@ -21,6 +21,8 @@ public enum RemediationAction: Sendable, Equatable {
     /// Revoke security-group permissions: those the policy's filters matched, or all.
     case removePermissions(ingress: PermissionScope?, egress: PermissionScope?)
     case modifyVolume(type: String)
+    /// Release an Elastic IP address that nothing uses (Custodian's `release` on `aws.elastic-ip`).
+    case release
 
     public enum PermissionScope: String, Sendable { case matched, all }
 
@@ -38,6 +40,7 @@ public enum RemediationAction: Sendable, Equatable {
         case .enableKeyRotation: "set-rotation"
         case .removePermissions: "remove-permissions"
         case .modifyVolume: "modify-volume"
+        case .release: "release"
         }
     }
 
@@ -46,7 +49,7 @@ public enum RemediationAction: Sendable, Equatable {
         "tag": taggable, "remove-tag": taggable, "mark-for-op": taggable, "webhook": [], "stop": ["aws.ec2", "aws.rds"],
         "terminate": ["aws.ec2"], "delete": ["aws.ebs", "aws.ebs-snapshot"], "set-bucket-encryption": ["aws.s3"],
         "set-public-block": ["aws.s3"], "set-rotation": ["aws.kms-key"], "remove-permissions": ["aws.security-group"],
-        "modify-volume": ["aws.ebs"],
+        "modify-volume": ["aws.ebs"], "release": ["aws.elastic-ip"],
     ]
     static let ec2Taggable: [String: String] = [
         "aws.ec2": "InstanceId", "aws.ebs": "VolumeId", "aws.ebs-snapshot": "SnapshotId", "aws.security-group": "GroupId",
@@ -144,6 +147,10 @@ public struct ActionPlan: Sendable {
                 throw fail("modify-volume needs 'volume-type' (e.g. gp3)")
             }
             return .modifyVolume(type: volumeType)
+        case "release":
+            // Custodian's `force: true` would disassociate first; Canopy releases only what is free.
+            if data["force"]?.boolValue == true { throw fail("release with force is not supported: only unassociated addresses are released") }
+            return .release
         default:
             throw fail("unsupported action '\(type)'")
         }

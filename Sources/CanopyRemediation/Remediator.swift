@@ -80,6 +80,8 @@ public struct Remediator: Sendable {
             return "instance is \(p["State"]?["Name"]?.stringValue ?? "?"), not running"
         case .modifyVolume(let type) where p["VolumeType"]?.stringValue == type:
             return "volume is already \(type)"
+        case .release where !(p["AssociationId"]?.stringValue ?? "").isEmpty || !(p["NetworkInterfaceId"]?.stringValue ?? "").isEmpty:
+            return "address is in use (\(p["AssociationId"]?.stringValue ?? p["NetworkInterfaceId"]?.stringValue ?? "")): only unassociated addresses are released"
         default:
             return nil
         }
@@ -106,6 +108,7 @@ public struct Remediator: Sendable {
                 egress.map { "\($0.rawValue) egress (\(permissions(ingress: false, $0, resource, policy, context).count))" },
             ].compactMap { $0 }.joined(separator: ", ")
         case .modifyVolume(let type): "change volume type to \(type)"
+        case .release: "release address \(resource.properties["PublicIp"]?.stringValue ?? resource.name)"
         }
     }
 
@@ -148,6 +151,8 @@ public struct Remediator: Sendable {
             _ = try await aws.query("ec2", "DeleteVolume", region: region, parameters: ["VolumeId": try id("VolumeId")])
         case (.delete, "aws.ebs-snapshot"):
             _ = try await aws.query("ec2", "DeleteSnapshot", region: region, parameters: ["SnapshotId": try id("SnapshotId")])
+        case (.release, _):
+            _ = try await aws.query("ec2", "ReleaseAddress", region: region, parameters: ["AllocationId": try id("AllocationId")])
         case (.modifyVolume(let type), _):
             _ = try await aws.query("ec2", "ModifyVolume", region: region, parameters: ["VolumeId": try id("VolumeId"), "VolumeType": type])
         case (.enableKeyRotation, _):

@@ -47,6 +47,13 @@ extension MotoIntegrationTests {
             actions:
               - {type: modify-volume, volume-type: gp3}
               - delete
+          - name: free-addresses
+            resource: elastic-ip
+            filters:
+              - {type: value, key: AssociationId, value: empty}
+              - {type: value, key: NetworkInterfaceId, value: empty}
+            actions:
+              - release
           - name: db-review
             resource: rds
             filters:
@@ -82,7 +89,7 @@ extension MotoIntegrationTests {
         let failed = outcomes.filter { $0.status == .failed }
         #expect(failed.isEmpty, "\(failed.map { "\($0.action) \($0.resource): \($0.detail)" })")
         let applied = outcomes.filter { $0.status == .applied }
-        #expect(Set(applied.map(\.action)) == ["tag", "mark-for-op", "set-bucket-encryption", "set-public-block", "set-rotation", "remove-permissions", "modify-volume", "delete"])
+        #expect(Set(applied.map(\.action)) == ["tag", "mark-for-op", "set-bucket-encryption", "set-public-block", "set-rotation", "remove-permissions", "modify-volume", "delete", "release"])
         let audit = try await store.auditLog(limit: 1_000)
         #expect(audit.count == applied.count && audit.allSatisfy { $0.action.hasPrefix("remediation.") && $0.actor == "test" })
         #expect(try await store.firstBrokenAuditEntry() == nil)
@@ -92,7 +99,7 @@ extension MotoIntegrationTests {
         _ = try await Self.scan(store)
         context = try await EvaluationContext.load(from: store)
         let after = Dictionary(uniqueKeysWithValues: PolicyRunner.run(policies, context: context).map { ($0.policy.name, $0.matched) })
-        for name in ["tag-untagged", "encrypt-buckets", "rotate-keys", "close-ssh", "unattached-gp2"] {
+        for name in ["tag-untagged", "encrypt-buckets", "rotate-keys", "close-ssh", "unattached-gp2", "free-addresses"] {
             #expect(after[name]?.isEmpty == true, "\(name) still matches \(after[name]?.map(\.uid) ?? [])")
         }
         let databases = try #require(after["db-review"])

@@ -1,6 +1,7 @@
 import CanopyFinOps
 import CanopyModel
 import CanopyPolicy
+import CanopyRemediation
 import CanopyStore
 import Foundation
 import Testing
@@ -26,8 +27,8 @@ import Testing
             resource("vol-loose", "ebs", ["VolumeId": "vol-loose", "Size": 50, "VolumeType": "gp3", "State": "available"]),
             resource("snap-old", "ebs-snapshot", ["SnapshotId": "snap-old", "VolumeSize": 20, "StartTime": .string(Timestamps.iso8601(Self.now.addingTimeInterval(-120 * 86_400)))]),
             resource("snap-new", "ebs-snapshot", ["SnapshotId": "snap-new", "VolumeSize": 20, "StartTime": .string(Timestamps.iso8601(Self.now.addingTimeInterval(-10 * 86_400)))]),
-            resource("eip-free", "elastic-ip", ["AllocationId": "eipalloc-1", "PublicIp": "198.51.100.7"]),
-            resource("eip-used", "elastic-ip", ["AllocationId": "eipalloc-2", "AssociationId": "eipassoc-1"]),
+            resource("eipalloc-free", "elastic-ip", ["AllocationId": "eipalloc-free", "PublicIp": "198.51.100.7"]),
+            resource("eipalloc-used", "elastic-ip", ["AllocationId": "eipalloc-used", "AssociationId": "eipassoc-1"]),
         ]
         try await store.stage(CollectedResources(unit: ScanUnit(account: "111111111111", region: "us-east-1", service: "ec2"), resources: resources), scanID: scan.id)
         _ = try await store.completeScan(scan.id, ScanCompletion(succeededUnits: [ScanUnit(account: "111111111111", region: "us-east-1", service: "ec2")], errors: [], throttledRetries: 0, finishedAt: Self.now))
@@ -48,11 +49,13 @@ import Testing
         #expect(byResource["vol-gp2"]?.kind == .gp2ToGp3 && byResource["vol-gp2"]?.monthlySaving == 2 && byResource["vol-gp2"]?.action == "modify-volume")
         #expect(byResource["vol-loose"]?.kind == .unattachedVolume && byResource["vol-loose"]?.monthlySaving == 4)
         #expect(byResource["snap-old"]?.kind == .oldSnapshot && byResource["snap-old"]?.monthlySaving == 1 && byResource["snap-new"] == nil)
-        #expect(byResource["eip-free"]?.kind == .unassociatedAddress && byResource["eip-free"]?.monthlySaving == Decimal(string: "3.65") && byResource["eip-used"] == nil)
+        #expect(byResource["eipalloc-free"]?.kind == .unassociatedAddress && byResource["eipalloc-free"]?.monthlySaving == Decimal(string: "3.65") && byResource["eipalloc-used"] == nil)
         #expect(found.allSatisfy { $0.application == "grid" })
         // The safe ones become a policy Canopy's own runner accepts.
         let policies = try PolicyLoader.parse(Recommender.policy(for: found), file: "gp3.yml")
-        #expect(policies.count == 1 && policies[0].resource == "aws.ebs")
+        #expect(policies.map(\.resource) == ["aws.ebs", "aws.elastic-ip"])
         #expect(policies[0].matches(resources[4], in: EvaluationContext(now: Self.now)) && !policies[0].matches(resources[5], in: EvaluationContext(now: Self.now)))
+        #expect(policies[1].matches(resources[8], in: EvaluationContext(now: Self.now)) && !policies[1].matches(resources[9], in: EvaluationContext(now: Self.now)))
+        #expect(try policies.map(ActionPlan.init(policy:)).map { $0.actions.map(\.name) } == [["modify-volume"], ["release"]])
     }
 }
