@@ -8,6 +8,8 @@ public struct CostFile: CostRowSource {
     public let path: String
     public let format: CostFormat
     public private(set) var rowsRead = 0
+    /// Parsed tag cells by their text: an export repeats each resource's tags on every row.
+    private let tagCache = TagCache()
     private var reader: CSVReader
     private let index: [String: Int]
     /// Lower-cased names, for the converters of exports whose capitalisation varies.
@@ -84,7 +86,7 @@ public struct CostFile: CostRowSource {
     public mutating func next() throws -> CostRecord? {
         guard let values = try reader.next() else { return nil }
         rowsRead += 1
-        let row = Row(values: values, index: index, lowerIndex: lowerIndex, line: reader.recordLine, path: path)
+        let row = Row(values: values, index: index, lowerIndex: lowerIndex, line: reader.recordLine, path: path, tagCache: tagCache)
         let record: CostRecord
         switch format {
         case .focus10, .focus11, .focus12, .focus13: record = try FOCUSMapping.record(row, header: reader.header)
@@ -111,6 +113,7 @@ struct Row {
     let lowerIndex: [String: Int]
     let line: Int
     let path: String
+    var tagCache: TagCache? = nil
 
     /// The value, or nil when the column is absent, empty or `NULL`.
     func text(_ name: String) -> String? {
@@ -247,6 +250,13 @@ struct Row {
     /// A tags cell: a JSON object (FOCUS), or Azure's `"k": "v", …` without braces.
     func tags(_ name: String) throws -> [String: String] {
         guard let text = text(name) else { return [:] }
+        if let known = tagCache?.tags[text] { return known }
+        let tags = try parseTags(text, name)
+        if let tagCache, tagCache.tags.count < 100_000 { tagCache.tags[text] = tags }
+        return tags
+    }
+
+    private func parseTags(_ text: String, _ name: String) throws -> [String: String] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let json = trimmed.hasPrefix("{") ? trimmed : "{\(trimmed)}"
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
@@ -265,4 +275,9 @@ struct Row {
         }
         return tags
     }
+}
+
+/// Tag cells already parsed, shared by the rows of one file (read on one thread).
+final class TagCache {
+    var tags: [String: [String: String]] = [:]
 }

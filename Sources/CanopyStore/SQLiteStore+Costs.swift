@@ -217,23 +217,36 @@ extension SQLiteStore: CostRepository {
                     commitment_discount_status, tags, columns)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        var days: [DayKey: Sums] = [:]
+        var sums: [DayKey: Sums] = [:]
         var slices: [SliceKey: Sums] = [:]
         var periods: Set<String> = []
         var count = 0
         var total: Decimal = 0
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        // Rows repeat their dates and tag sets: each is formatted once.
+        var dates: [Date: DatabaseValue] = [:]
+        var days: [Date: (month: String, day: String)] = [:]
+        func value(_ date: Date) -> DatabaseValue {
+            if let known = dates[date] { return known }
+            let value = date.databaseValue
+            dates[date] = value
+            return value
+        }
+        func calendar(_ date: Date) -> (month: String, day: String) {
+            if let known = days[date] { return known }
+            let value = (CostCalendar.month(date), CostCalendar.day(date))
+            days[date] = value
+            return value
+        }
         while let r = try box.source.next() {
             count += 1
-            let period = CostCalendar.month(r.billingPeriodStart)
-            let day = CostCalendar.day(r.chargePeriodStart)
+            let period = calendar(r.billingPeriodStart).month
+            let day = calendar(r.chargePeriodStart).day
             periods.insert("\(period) \(r.provider)")
             total += r.billedCost
-            let tags = r.tags.isEmpty ? "{}" : String(decoding: try encoder.encode(r.tags), as: UTF8.self)
-            let columns = r.columns.isEmpty ? "{}" : String(decoding: try encoder.encode(r.columns), as: UTF8.self)
+            let tags = StoreCoding.jsonObject(r.tags)
+            let columns = StoreCoding.jsonObject(r.columns)
             let values: [(any DatabaseValueConvertible)?] = [
-                importID, period, r.provider, day, r.billingPeriodStart, r.billingPeriodEnd, r.chargePeriodStart, r.chargePeriodEnd,
+                importID, period, r.provider, day, value(r.billingPeriodStart), value(r.billingPeriodEnd), value(r.chargePeriodStart), value(r.chargePeriodEnd),
                 r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
                 decimalText(r.billedCost), decimalText(r.effectiveCost), decimalText(r.listCost), decimalText(r.contractedCost), r.chargeCategory,
                 r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType, r.skuID,
@@ -243,7 +256,7 @@ extension SQLiteStore: CostRepository {
             let key = DayKey(
                 period: period, provider: r.provider, day: day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
                 service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
-            add(r, to: &days[key])
+            add(r, to: &sums[key])
             add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: tags)])
         }
         // What this import covers replaces what was there, in this same transaction.
@@ -253,7 +266,7 @@ extension SQLiteStore: CostRepository {
             try db.execute(sql: "DELETE FROM cost_daily WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
             try db.execute(sql: "DELETE FROM cost_slice WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
         }
-        try insertSums(db, importID: importID, days: days, slices: slices)
+        try insertSums(db, importID: importID, days: sums, slices: slices)
         let sortedPeriods = periods.sorted()
         try db.execute(
             sql: "UPDATE cost_import SET rows = ?, periods = ?, billed_total = ? WHERE id = ?",

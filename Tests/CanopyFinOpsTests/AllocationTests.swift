@@ -182,8 +182,11 @@ import Testing
         let rows = [
             row("111111111111", "AmazonEC2", "30.10"), row("222222222222", "AmazonEC2", "10.00", tags: ["Env": "prod"]),
             row("555555555555", "AWSSupport", "100.00"), row("777777777777", "AmazonS3", "2.50", tags: ["costcentre": "CC-9000"]),
+            // Tags that need escaping survive the store's JSON.
+            row("111111111111", "AmazonS3", "0", tags: ["note": "a \"quoted\" \\ path\nline\u{1}\ttab", "名稱": "發電/一廠"]),
         ]
         _ = try await store.importCosts(file: "t.csv", sha256: "t", format: .focus12, rows: ArraySource(rows), actor: "t")
+        #expect(try await store.costRows(period: "2026-10", subAccounts: ["111111111111"]).first { $0.tags["note"] != nil }?.tags == rows.last?.tags)
         let before = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(), store: store)
         #expect(before.lines.first { $0.key == CostBreakdown.unallocated }?.cost == Decimal(string: "102.50"))
 

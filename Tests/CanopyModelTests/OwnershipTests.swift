@@ -61,3 +61,20 @@ struct OwnershipTests {
         #expect(problems.contains("application 'app': rto_minutes is negative"))
     }
 }
+
+/// The ledger calendar's arithmetic against Foundation's calendar.
+@Suite struct CostCalendarTests {
+    @Test func daysAndMonthsMatchTheGregorianCalendar() {
+        var random = SystemRandomNumberGenerator()
+        let instants = [-86_400.0 * 365 * 300, -1, 0, 951_782_400, 4_107_542_399, 1_709_164_800] + (0..<2_000).map { _ in
+            Double.random(in: -6_000_000_000...8_000_000_000, using: &random)
+        }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let c = CostCalendar.utc.dateComponents([.year, .month, .day], from: date)
+            let expected = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+            #expect(CostCalendar.day(date) == expected, "\(instant)")
+            #expect(CostCalendar.month(date) == String(expected.prefix(7)), "\(instant)")
+        }
+    }
+}
