@@ -153,25 +153,7 @@ struct Row {
     static let posix = Locale(identifier: "en_US_POSIX")
 
     /// A plain decimal (`-12.5`, `0.00000080000`, `1E-7`); nothing else.
-    static func parseDecimal(_ text: String) -> Decimal? {
-        var digits = 0
-        var seenDot = false
-        var seenExponent = false
-        var previous: UInt8 = 0
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
-            case UInt8(ascii: "."): if seenDot || seenExponent { return nil } else { seenDot = true }
-            case UInt8(ascii: "e"), UInt8(ascii: "E"): if seenExponent || digits == 0 { return nil } else { seenExponent = true }
-            case UInt8(ascii: "-"), UInt8(ascii: "+"):
-                if !(previous == 0 || previous == UInt8(ascii: "e") || previous == UInt8(ascii: "E")) { return nil }
-            default: return nil
-            }
-            previous = byte
-        }
-        guard digits > 0 else { return nil }
-        return Decimal(string: text, locale: posix)
-    }
+    static func parseDecimal(_ text: String) -> Decimal? { Decimal(exactText: text) }
 
     /// `2024-09-01`, `2024-09-01 00:00:00`, `2024-09-01T00:00:00Z`, with fractions or an offset;
     /// `09/01/2024` (Azure's month-first dates).

@@ -99,7 +99,7 @@ private final class SourceBox: @unchecked Sendable {
 
 extension SQLiteStore: CostRepository {
     static func decimalText(_ value: Decimal) -> String { NSDecimalNumber(decimal: value).stringValue }
-    static func decimal(_ text: String) -> Decimal { Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0 }
+    static func decimal(_ text: String) -> Decimal { Decimal(exactText: text) ?? 0 }
 
     public func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport? {
         let box = SourceBox(rows)
@@ -318,16 +318,32 @@ extension SQLiteStore: CostRepository {
                 clauses.append("sub_account_id IN (\(Array(repeating: "?", count: accounts.count).joined(separator: ",")))")
                 arguments += accounts as [any DatabaseValueConvertible]
             }
-            let sql = "SELECT * FROM \(table)" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY day"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                CostDay(
-                    period: row["period"], provider: row["provider"], day: row["day"], billingAccountID: row["billing_account_id"],
-                    subAccountID: row["sub_account_id"], serviceName: row["service_name"], regionID: row["region_id"],
-                    chargeCategory: row["charge_category"], resourceType: sliced ? row["resource_type"] : "",
-                    tags: sliced ? try StoreCoding.decode([String: String].self, row["tags"]) : [:], currency: row["billing_currency"],
-                    billedCost: Self.decimal(row["billed_cost"]),
-                    effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]), rows: row["rows"])
+            // Columns by position, not name, and each tag set decoded once: a month of a large
+            // estate is tens of thousands of slices, and the dashboards read them on every view.
+            let columns = "period, provider, day, billing_account_id, sub_account_id, service_name, region_id, charge_category, billing_currency, "
+                + "billed_cost, effective_cost, list_cost, rows" + (sliced ? ", resource_type, tags" : "")
+            let sql = "SELECT \(columns) FROM \(table)" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY day"
+            var tagSets: [String: [String: String]] = [:]
+            var result: [CostDay] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                var tags: [String: String] = [:]
+                if sliced {
+                    let text: String = row[14]
+                    if let known = tagSets[text] {
+                        tags = known
+                    } else {
+                        tags = try StoreCoding.decode([String: String].self, text)
+                        tagSets[text] = tags
+                    }
+                }
+                result.append(
+                    CostDay(
+                        period: row[0], provider: row[1], day: row[2], billingAccountID: row[3], subAccountID: row[4], serviceName: row[5],
+                        regionID: row[6], chargeCategory: row[7], resourceType: sliced ? row[13] : "", tags: tags, currency: row[8],
+                        billedCost: Self.decimal(row[9]), effectiveCost: Self.decimal(row[10]), listCost: Self.decimal(row[11]), rows: row[12]))
             }
+            return result
         }
     }
 

@@ -78,3 +78,27 @@ struct OwnershipTests {
         }
     }
 }
+
+/// The ledger's decimal reader against Foundation's, digit for digit.
+@Suite struct DecimalTextTests {
+    @Test func exactTextAgreesWithFoundation() {
+        var random = SystemRandomNumberGenerator()
+        var samples = ["0", "-0", "0.00", "007", "1e5", "1E+5", "8.940000000000001e-9", "-12.5", "123456789012345678901234567.123", "0.0000000001",
+            "99999999999999999999", "1.5e-120", ".5", "5.", "+3.25", "-0.000"]
+        for _ in 0..<3_000 {
+            let digits = Int.random(in: 1...24, using: &random)
+            var text = Bool.random(using: &random) ? "-" : ""
+            text += String((0..<digits).map { _ in Character(String(Int.random(in: 0...9, using: &random))) })
+            if Bool.random(using: &random) { text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: text.hasPrefix("-") ? 1...text.count : 0...text.count, using: &random))) }
+            if Int.random(in: 0..<5, using: &random) == 0 { text += "e\(Int.random(in: -20...20, using: &random))" }
+            samples.append(text)
+        }
+        for text in samples {
+            let foundation = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+            #expect(Decimal(exactText: text) == foundation, "\(text)")
+        }
+        for bad in ["", "-", ".", "1e", "e5", "1,5", "1.2.3", "12a", " 1", "1e--5", "NaN", "--1"] {
+            #expect(Decimal(exactText: bad) == nil, "\(bad)")
+        }
+    }
+}
