@@ -174,6 +174,16 @@ public struct CostAllocator: Sendable {
     }
 }
 
+extension CostRecord {
+    /// What allocation looks at, as for the row's daily slice.
+    public var attributes: CostAttributes {
+        let account = subAccountID ?? ""
+        return CostAttributes(
+            provider: provider, account: account.isEmpty ? billingAccountID : account, service: serviceName ?? "", region: regionID ?? "",
+            chargeCategory: chargeCategory, resourceType: resourceType ?? "", tags: tags)
+    }
+}
+
 extension CostDay {
     public var attributes: CostAttributes {
         CostAttributes(

@@ -54,48 +54,83 @@ public struct FocusExport: Sendable {
         self.allocationVersion = try await store.currentAllocation()?.version
     }
 
-    /// Writes the billing periods (`YYYY-MM`; all when nil) to `output`, a period at a time.
+    /// Writes the billing periods (`YYYY-MM`; all when nil) to `output`, row by row in constant
+    /// memory: one pass for the header (which extension columns exist), one to write.
     public func write(months: [String]? = nil, to output: URL) async throws -> Summary {
         var periods = Set(try await store.costDays(CostQuery()).map(\.period)).sorted()
         if let months { periods = periods.filter(months.contains) }
-        // The source's extension columns, first pass: the header must name them all.
-        var extensions: Set<String> = []
+        let extensions = Collected()
         for period in periods {
-            for row in try await store.costRows(period: period, subAccounts: nil) { extensions.formUnion(row.columns.keys.filter { $0.hasPrefix("x_") }) }
+            try await store.eachCostRow(period: period) { row in extensions.add(row.columns.keys.filter { $0.hasPrefix("x_") }) }
         }
         let categoryColumns = allocator.rules.categories.map { ($0.name, "x_CostCategory" + $0.name.filter { $0.isLetter || $0.isNumber }) }
-        let allocationColumns = ["x_BusinessUnit", "x_Application", "x_SharedCost"] + categoryColumns.map(\.1) + ["x_AllocationVersion"]
-        let header = Self.columns + extensions.sorted() + allocationColumns
+        let sortedExtensions = extensions.keys.sorted()
+        let header = Self.columns + sortedExtensions + ["x_BusinessUnit", "x_Application", "x_SharedCost"] + categoryColumns.map(\.1) + ["x_AllocationVersion"]
         FileManager.default.createFile(atPath: output.path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: output.path) else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: output.path]) }
         defer { try? handle.close() }
-        var buffer = header.map { CSVText.field($0) }.joined(separator: ",") + "\n"
-        var summary = Summary(rows: 0, billedTotal: [:], columns: header)
-        var placements: [CostAttributes: CostAllocator.Placement] = [:]
-        let sortedExtensions = extensions.sorted()
+        let writer = RowWriter(handle: handle, allocator: allocator)
+        try writer.line(header)
+        let version = allocationVersion.map(String.init) ?? ""
         for period in periods {
-            for row in try await store.costRows(period: period, subAccounts: nil) {
-                let attributes = CostAttributes(
-                    provider: row.provider, account: row.subAccountID ?? row.billingAccountID, service: row.serviceName ?? "", region: row.regionID ?? "",
-                    chargeCategory: row.chargeCategory, resourceType: row.resourceType ?? "", tags: row.tags)
-                let placement = placements[attributes] ?? allocator.place(attributes)
-                placements[attributes] = placement
+            try await store.eachCostRow(period: period) { row in
+                let placement = writer.placement(row)
                 var values = Self.focusValues(row)
                 values += sortedExtensions.map { row.columns[$0] ?? "" }
                 values += [placement.unit ?? "", placement.application ?? "", placement.shared?.name ?? ""]
                 values += categoryColumns.map { placement.categories[$0.0] ?? "" }
-                values.append(allocationVersion.map(String.init) ?? "")
-                buffer += values.map { CSVText.field($0) }.joined(separator: ",") + "\n"
-                summary.rows += 1
-                summary.billedTotal[row.billingCurrency, default: 0] += row.billedCost
-                if buffer.utf8.count > 1 << 20 {
-                    try handle.write(contentsOf: Data(buffer.utf8))
-                    buffer = ""
-                }
+                values.append(version)
+                try writer.line(values)
+                writer.count(row)
             }
         }
-        try handle.write(contentsOf: Data(buffer.utf8))
-        return summary
+        try writer.flush()
+        return Summary(rows: writer.rows, billedTotal: writer.billedTotal, columns: header)
+    }
+
+    /// Extension column names seen in the first pass.
+    final class Collected: @unchecked Sendable {
+        var keys: Set<String> = []
+        func add(_ names: some Sequence<String>) { keys.formUnion(names) }
+    }
+
+    /// The output and what has been written. Used from one read at a time, so its state needs no
+    /// lock; the store calls back synchronously within each `eachCostRow`.
+    final class RowWriter: @unchecked Sendable {
+        let handle: FileHandle
+        let allocator: CostAllocator
+        var buffer = ""
+        var rows = 0
+        var billedTotal: [String: Decimal] = [:]
+        var placements: [CostAttributes: CostAllocator.Placement] = [:]
+
+        init(handle: FileHandle, allocator: CostAllocator) {
+            self.handle = handle
+            self.allocator = allocator
+        }
+
+        func placement(_ row: CostRecord) -> CostAllocator.Placement {
+            let attributes = row.attributes
+            if let known = placements[attributes] { return known }
+            let placement = allocator.place(attributes)
+            placements[attributes] = placement
+            return placement
+        }
+
+        func line(_ values: [String]) throws {
+            buffer += values.map { CSVText.field($0) }.joined(separator: ",") + "\n"
+            if buffer.utf8.count > 1 << 20 { try flush() }
+        }
+
+        func count(_ row: CostRecord) {
+            rows += 1
+            billedTotal[row.billingCurrency, default: 0] += row.billedCost
+        }
+
+        func flush() throws {
+            try handle.write(contentsOf: Data(buffer.utf8))
+            buffer = ""
+        }
     }
 
     /// The FOCUS 1.0 columns of one row, in `columns` order.

@@ -75,6 +75,9 @@ public protocol CostRepository: Sendable {
     func costRows(period: String, provider: String) async throws -> [CostRecord]
     /// Every provider's rows of a billing period, for these sub-accounts (all when nil).
     func costRows(period: String, subAccounts: [String]?) async throws -> [CostRecord]
+    /// Every provider's rows of a billing period handed to `body` one at a time, in import order,
+    /// so a period of any size is read in constant memory (the export).
+    func eachCostRow(period: String, _ body: @escaping @Sendable (CostRecord) throws -> Void) async throws
     /// The rows charged on one day (`YYYY-MM-DD`) to one account for one service.
     func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord]
 
@@ -362,23 +365,32 @@ extension SQLiteStore: CostRepository {
         try await costRows(where: "day = ? AND sub_account_id = ? AND service_name = ?", [day, subAccount, service])
     }
 
+    public func eachCostRow(period: String, _ body: @escaping @Sendable (CostRecord) throws -> Void) async throws {
+        try await writer.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM cost_row WHERE period = ? ORDER BY id", arguments: [period])
+            while let row = try rows.next() { try body(try Self.costRecord(row)) }
+        }
+    }
+
     private func costRows(where condition: String, _ arguments: StatementArguments) async throws -> [CostRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE \(condition) ORDER BY id", arguments: arguments).map { row in
-                CostRecord(
-                    billingPeriodStart: row["billing_period_start"], billingPeriodEnd: row["billing_period_end"],
-                    chargePeriodStart: row["charge_period_start"], chargePeriodEnd: row["charge_period_end"], provider: row["provider"],
-                    hostProvider: row["host_provider"], billingAccountID: row["billing_account_id"], billingAccountName: row["billing_account_name"],
-                    subAccountID: row["sub_account_id"], subAccountName: row["sub_account_name"], billingCurrency: row["billing_currency"],
-                    billedCost: Self.decimal(row["billed_cost"]), effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]),
-                    contractedCost: Self.decimal(row["contracted_cost"]), chargeCategory: row["charge_category"], chargeClass: row["charge_class"],
-                    chargeFrequency: row["charge_frequency"], serviceName: row["service_name"], serviceCategory: row["service_category"],
-                    regionID: row["region_id"], resourceID: row["resource_id"], resourceType: row["resource_type"], skuID: row["sku_id"],
-                    consumedQuantity: (row["consumed_quantity"] as String?).map(Self.decimal), consumedUnit: row["consumed_unit"],
-                    commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
-                    tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE \(condition) ORDER BY id", arguments: arguments).map(Self.costRecord)
         }
+    }
+
+    private static func costRecord(_ row: Row) throws -> CostRecord {
+        CostRecord(
+            billingPeriodStart: row["billing_period_start"], billingPeriodEnd: row["billing_period_end"],
+            chargePeriodStart: row["charge_period_start"], chargePeriodEnd: row["charge_period_end"], provider: row["provider"],
+            hostProvider: row["host_provider"], billingAccountID: row["billing_account_id"], billingAccountName: row["billing_account_name"],
+            subAccountID: row["sub_account_id"], subAccountName: row["sub_account_name"], billingCurrency: row["billing_currency"],
+            billedCost: Self.decimal(row["billed_cost"]), effectiveCost: Self.decimal(row["effective_cost"]), listCost: Self.decimal(row["list_cost"]),
+            contractedCost: Self.decimal(row["contracted_cost"]), chargeCategory: row["charge_category"], chargeClass: row["charge_class"],
+            chargeFrequency: row["charge_frequency"], serviceName: row["service_name"], serviceCategory: row["service_category"],
+            regionID: row["region_id"], resourceID: row["resource_id"], resourceType: row["resource_type"], skuID: row["sku_id"],
+            consumedQuantity: (row["consumed_quantity"] as String?).map(Self.decimal), consumedUnit: row["consumed_unit"],
+            commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
+            tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
     }
 }
 
