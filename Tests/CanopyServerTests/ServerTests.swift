@@ -94,7 +94,11 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
             let pages = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip", "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit", "/resource?uid=\(encode(fixture.inScope))",
                 "/business-units", "/business-units/generation", "/applications/scada-historian", "/business-units/edit", "/exceptions",
                 "/scans/diff?from=1&to=2", "/settings", "/inventory?unit=generation&application=-&provider=aws", "/findings?unit=corporate&severity=high",
-                "/costs", "/costs?by=bu&month=2026-10&metric=effective", "/costs/chargeback?unit=generation&month=2026-10"]
+                "/costs", "/costs?by=bu&month=2026-10&metric=effective", "/costs/chargeback?unit=generation&month=2026-10",
+                "/costs?by=app&month=2026-10", "/costs?by=category:Cost%20pool&month=2026-10", "/costs?by=tag:env&month=2026-10"]
+            // The demo's allocation rules, so the category view has categories to show.
+            let allocation = try DemoGovernance.allocation()
+            _ = try await fixture.dependencies.store.applyAllocation(allocation.rules, source: allocation.source, actor: "test")
             for language in Language.allCases {
                 for page in pages {
                     let separator = page.contains("?") ? "&" : "?"
