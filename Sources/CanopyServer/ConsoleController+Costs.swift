@@ -42,7 +42,8 @@ extension ConsoleController {
         }
         body += "</select></label><label>\(HTML.escape(t("costs.by"))) <select name=\"by\">"
         // The ledger's columns, what allocation gives, and each cost category in force.
-        let rules = try await store.currentAllocation()?.rules ?? AllocationRules()
+        let allocation = try await store.currentAllocation()
+        let rules = allocation?.rules ?? AllocationRules()
         var options: [CostDimension] = [.service, .account, .region, .provider, .month, .charge, .businessUnit, .application]
         options += rules.categories.map { .category($0.name) }
         if !options.contains(dimension) { options.append(dimension) }
@@ -82,8 +83,7 @@ extension ConsoleController {
         let totals = breakdown.totals.sorted { $0.key < $1.key }.map { "\($0.value.cents) \($0.key)" }.joined(separator: " · ")
         body += "<h2>\(HTML.escape(selected.month)) — \(HTML.escape(dimensionName(dimension)))</h2><p>\(HTML.escape(t("costs.total"))): \(HTML.escape(totals))</p>"
         if dimension.isAllocated {
-            let version = try await store.currentAllocation()
-            let text = version.map { "v\($0.version) · \(Timestamps.iso8601($0.appliedAt).prefix(10)) · \($0.actor)" } ?? t("costs.allocationNone")
+            let text = allocation.map { "v\($0.version) · \(Timestamps.iso8601($0.appliedAt).prefix(10)) · \($0.actor)" } ?? t("costs.allocationNone")
             body += "<p class=\"muted\">\(HTML.escape(t("costs.allocationVersion"))): \(HTML.escape(text))</p>"
         }
         body += Chart.bars(
