@@ -70,9 +70,9 @@ public struct CostAllocator: Sendable {
         let tags = AllocationRules.canonicalTags(attributes.tags, aliases: aliases)
         var categories: [String: String] = [:]
         for category in rules.categories {
-            categories[category.name] = category.rules.first { $0.match.matches(attributes, canonicalTags: tags) }?.value ?? category.defaultValue
+            categories[category.name] = category.rules.first { $0.match.matches(attributes, canonicalTags: tags, aliases: aliases) }?.value ?? category.defaultValue
         }
-        if let split = rules.sharedCosts.first(where: { $0.match.matches(attributes, canonicalTags: tags) }) {
+        if let split = rules.sharedCosts.first(where: { $0.match.matches(attributes, canonicalTags: tags, aliases: aliases) }) {
             return Placement(unit: nil, application: nil, shared: split, categories: categories, tags: tags)
         }
         // Selectors see the canonical keys, so an alias reaches an application's `App` selector.
@@ -82,7 +82,7 @@ public struct CostAllocator: Sendable {
         var unit = application.flatMap { ownership.application($0)?.businessUnit }
         if unit == nil {
             for key in rules.businessUnitTags {
-                if let value = tags[ResourceSelector.normalised(key)], let named = unitByName[value.lowercased()] {
+                if let value = tags[AllocationRules.canonicalKey(key, aliases: aliases)], let named = unitByName[value.lowercased()] {
                     unit = named
                     break
                 }

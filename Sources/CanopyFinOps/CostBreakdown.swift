@@ -121,13 +121,14 @@ public struct CostBreakdown: Sendable, Codable {
                 guard allocator.rules.categories.contains(where: { $0.name == chosen }) else { throw CostViewError.unknownCategory(chosen, allocator.rules.categories.map(\.name)) }
                 category = chosen
             }
+            let aliasTable = allocator.rules.aliasTable
             for piece in allocator.allocate(try await store.costSlices(query)) {
                 let key: String?
                 switch dimension {
                 case .businessUnit: key = piece.unit
                 case .application: key = piece.application ?? piece.shared.map { "(shared: \($0))" }
                 case .category: key = piece.categories[category!]
-                case .tag(let name): key = piece.tags[allocator.rules.aliasTable[ResourceSelector.normalised(name)] ?? ResourceSelector.normalised(name)]
+                case .tag(let name): key = piece.tags[AllocationRules.canonicalKey(name, aliases: aliasTable)]
                 default: key = nil
                 }
                 if case .tag = dimension { add(key ?? untagged, piece.currency, piece.cost(metric)) } else { add(key ?? unallocated, piece.currency, piece.cost(metric)) }

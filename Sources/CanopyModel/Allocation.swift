@@ -55,8 +55,9 @@ public struct CostMatch: Sendable, Codable, Hashable {
         self.tags = tags
     }
 
-    /// `attributes.tags` keyed by canonical names (`AllocationRules.canonicalTags`).
-    public func matches(_ attributes: CostAttributes, canonicalTags: [String: String]) -> Bool {
+    /// `canonicalTags`: the cost's tags keyed by canonical names (`AllocationRules.canonicalTags`);
+    /// `aliases`: the rules' alias table, so a rule may name a tag by any of its spellings.
+    public func matches(_ attributes: CostAttributes, canonicalTags: [String: String], aliases: [String: String] = [:]) -> Bool {
         if !providers.isEmpty, !providers.contains(attributes.provider) { return false }
         if !accounts.isEmpty, !accounts.contains(attributes.account) { return false }
         if !services.isEmpty, !services.contains(attributes.service) { return false }
@@ -64,7 +65,9 @@ public struct CostMatch: Sendable, Codable, Hashable {
         if !chargeCategories.isEmpty, !chargeCategories.contains(attributes.chargeCategory) { return false }
         if !resourceTypes.isEmpty, !resourceTypes.contains(attributes.resourceType) { return false }
         for (key, values) in tags {
-            guard let value = canonicalTags[ResourceSelector.normalised(key)], values.contains("*") || values.contains(value) else { return false }
+            guard let value = canonicalTags[AllocationRules.canonicalKey(key, aliases: aliases)], values.contains("*") || values.contains(value) else {
+                return false
+            }
         }
         return true
     }
@@ -153,6 +156,12 @@ public struct AllocationRules: Sendable, Codable, Hashable {
             for alias in aliases { table[ResourceSelector.normalised(alias)] = target }
         }
         return table
+    }
+
+    /// A tag key as allocation compares it: normalised, then mapped from an alias to its canonical key.
+    public static func canonicalKey(_ key: String, aliases: [String: String]) -> String {
+        let normal = ResourceSelector.normalised(key)
+        return aliases[normal] ?? normal
     }
 
     /// Tags keyed by their normalised canonical key. Where two spellings of one key are both

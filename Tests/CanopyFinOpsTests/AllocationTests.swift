@@ -43,6 +43,11 @@ import Testing
                     match: {tags: {env: [prod]}}
                   - value: Other environments
                     match: {tags: {env: ["*"]}}
+              - name: Centre
+                rules:
+                  # A rule may name a tag by an alias of it.
+                  - value: grid centre
+                    match: {tags: {cc: [cc-2100]}}
             shared_costs:
               - name: Support
                 match: {services: [AWSSupport]}
@@ -71,6 +76,7 @@ import Testing
         #expect(pieces.first { $0.attributes.service == "AmazonEC2" && $0.attributes.account == "222222222222" }?.application == "historian")
         #expect(pieces.first { $0.attributes.service == "AmazonS3" }?.unit == "grid")
         #expect(pieces.first { $0.attributes.service == "AmazonS3" }?.categories["Environment"] == "Other environments")
+        #expect(pieces.first { $0.attributes.service == "AmazonS3" }?.categories["Centre"] == "grid centre")
         #expect(pieces.first { $0.attributes.account == "111111111111" }?.categories["Environment"] == "Unknown")
         // Support by direct cost: gen 40 (10 + 30), grid 6 → 40/46 and 6/46 of 100.
         let support = pieces.filter { $0.shared == "Support" }
