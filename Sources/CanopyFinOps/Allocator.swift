@@ -93,20 +93,28 @@ public struct CostAllocator: Sendable {
         return Placement(unit: unit, application: application, shared: nil, categories: categories, tags: tags)
     }
 
+    /// Placements remembered by attributes: a ledger repeats each resource's attributes daily.
+    public struct Placements {
+        let allocator: CostAllocator
+        var known: [CostAttributes: Placement] = [:]
+
+        public init(_ allocator: CostAllocator) { self.allocator = allocator }
+
+        public mutating func callAsFunction(_ attributes: CostAttributes) -> Placement {
+            if let placement = known[attributes] { return placement }
+            let placement = allocator.place(attributes)
+            known[attributes] = placement
+            return placement
+        }
+    }
+
     public func allocate(_ days: [CostDay]) -> [AllocatedCost] {
-        var placements: [CostAttributes: Placement] = [:]
+        var placements = Placements(self)
         var direct: [AllocatedCost] = []
         var pooled: [(CostDay, Placement)] = []
         direct.reserveCapacity(days.count)
         for day in days {
-            let attributes = day.attributes
-            let placement: Placement
-            if let known = placements[attributes] {
-                placement = known
-            } else {
-                placement = place(attributes)
-                placements[attributes] = placement
-            }
+            let placement = placements(day.attributes)
             if placement.shared != nil {
                 pooled.append((day, placement))
             } else {
@@ -192,6 +200,14 @@ extension CostDay {
     }
 }
 
+extension AllocationRules {
+    /// Problems of these rules against the business units in force (see `problems(units:)`).
+    public func problems(store: any CanopyStore) async throws -> [String] {
+        let ownership = try await store.ownership()
+        return problems(units: Set(ownership.effectiveBusinessUnits(accounts: try await store.accounts()).map(\.id)))
+    }
+}
+
 /// What a rule set would change before it applies: each business unit's cost of a month under
 /// the rules in force and under the candidate, and the candidate's categories.
 public struct AllocationPreview: Sendable, Codable {
@@ -219,9 +235,13 @@ public struct AllocationPreview: Sendable, Codable {
     /// Problems of the candidate against the units in force (an unknown unit in a split).
     public var problems: [String]
 
+    /// - Parameter month: `YYYY-MM`; nil: the ledger's latest billing period.
     public static func build(
-        candidate: AllocationRules, month: String, currency: String = "USD", metric: CostMetric = .billed, store: any CanopyStore
+        candidate: AllocationRules, month given: String?, currency: String = "USD", metric: CostMetric = .billed, store: any CanopyStore
     ) async throws -> AllocationPreview {
+        var month = given
+        if month == nil { month = try await store.costPeriods().last }
+        guard let month else { throw CostViewError.emptyLedger }
         guard let span = CostCalendar.monthSpan(month) else { throw CostViewError.badMonth(month) }
         let slices = try await store.costSlices(CostQuery(from: span.from, to: span.to)).filter { $0.currency == currency }
         let current = try await store.currentAllocation()
@@ -238,9 +258,8 @@ public struct AllocationPreview: Sendable, Codable {
             .sorted { ($0.unit == CostBreakdown.unallocated ? 1 : 0, $0.unit) < ($1.unit == CostBreakdown.unallocated ? 1 : 0, $1.unit) }
         let values = categories.map { CategoryValue(category: $0.key.category, value: $0.key.value, cost: $0.value) }
             .sorted { ($0.category, -NSDecimalNumber(decimal: $0.cost).doubleValue, $0.value) < ($1.category, -NSDecimalNumber(decimal: $1.cost).doubleValue, $1.value) }
-        let unitIDs = Set(after.ownership.effectiveBusinessUnits(accounts: Array(after.accounts.values)).map(\.id))
         return AllocationPreview(
             month: month, currency: currency, metric: metric, currentVersion: current?.version, units: units, categories: values,
-            problems: candidate.problems(units: unitIDs))
+            problems: try await candidate.problems(store: store))
     }
 }

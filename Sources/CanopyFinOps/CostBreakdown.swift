@@ -167,10 +167,12 @@ public enum CostViewError: Error, CustomStringConvertible, Sendable {
     case noCategories
     case unknownCategory(String, [String])
     case badMonth(String)
+    case emptyLedger
 
     public var description: String {
         switch self {
         case .badMonth(let text): "'\(text)' is not a month: write YYYY-MM"
+        case .emptyLedger: "the ledger is empty: import cost first"
         case .noCategories: "no cost categories are defined: apply allocation rules with a categories section first (canopy cost allocation apply FILE)"
         case .unknownCategory(let name, let known):
             "no cost category is named '\(name)'" + (known.isEmpty ? "" : "; defined: \(known.joined(separator: ", "))")

@@ -57,7 +57,7 @@ public struct FocusExport: Sendable {
     /// Writes the billing periods (`YYYY-MM`; all when nil) to `output`, row by row in constant
     /// memory: one pass for the header (which extension columns exist), one to write.
     public func write(months: [String]? = nil, to output: URL) async throws -> Summary {
-        var periods = Set(try await store.costDays(CostQuery()).map(\.period)).sorted()
+        var periods = try await store.costPeriods()
         if let months { periods = periods.filter(months.contains) }
         let extensions = Collected()
         for period in periods {
@@ -98,24 +98,17 @@ public struct FocusExport: Sendable {
     /// lock; the store calls back synchronously within each `eachCostRow`.
     final class RowWriter: @unchecked Sendable {
         let handle: FileHandle
-        let allocator: CostAllocator
         var buffer = ""
         var rows = 0
         var billedTotal: [String: Decimal] = [:]
-        var placements: [CostAttributes: CostAllocator.Placement] = [:]
+        var placements: CostAllocator.Placements
 
         init(handle: FileHandle, allocator: CostAllocator) {
             self.handle = handle
-            self.allocator = allocator
+            self.placements = CostAllocator.Placements(allocator)
         }
 
-        func placement(_ row: CostRecord) -> CostAllocator.Placement {
-            let attributes = row.attributes
-            if let known = placements[attributes] { return known }
-            let placement = allocator.place(attributes)
-            placements[attributes] = placement
-            return placement
-        }
+        func placement(_ row: CostRecord) -> CostAllocator.Placement { placements(row.attributes) }
 
         func line(_ values: [String]) throws {
             buffer += values.map { CSVText.field($0) }.joined(separator: ",") + "\n"
@@ -143,7 +136,7 @@ public struct FocusExport: Sendable {
         }
         let c = row.columns
         let frequency = allowed("ChargeFrequency", row.chargeFrequency)
-        let tags = (try? JSONSerialization.data(withJSONObject: row.tags, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let tags = CanopyJSON.object(row.tags)
         return [
             c["AvailabilityZone"] ?? "", decimal(row.billedCost), row.billingAccountID, row.billingAccountName ?? "", row.billingCurrency,
             time(row.billingPeriodEnd), time(row.billingPeriodStart), row.chargeCategory, allowed("ChargeClass", row.chargeClass),

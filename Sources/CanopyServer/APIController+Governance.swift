@@ -515,9 +515,7 @@ extension APIController {
     func allocationRules(_ body: AllocationBody) async throws -> AllocationRules {
         let rules: AllocationRules
         do { rules = try AllocationFile.parse(body.source, file: "source") } catch { throw APIError.badParameter("source", "\(error)") }
-        let ownership = try await store.ownership()
-        let units = Set(ownership.effectiveBusinessUnits(accounts: try await store.accounts()).map(\.id))
-        if let problem = rules.problems(units: units).first { throw APIError.badParameter("source", problem) }
+        if let problem = try await rules.problems(store: store).first { throw APIError.badParameter("source", problem) }
         return rules
     }
 
@@ -538,10 +536,12 @@ extension APIController {
         guard user.role.canManageOwnership else { throw APIError.forbidden }
         let body = try await body(AllocationBody.self, request, context)
         let rules = try await allocationRules(body)
-        let latest = try await store.costDays(CostQuery()).last.map { String($0.day.prefix(7)) }
-        guard let month = body.month ?? latest else { throw APIError.badParameter("month", "the ledger is empty: import cost first") }
-        guard CostCalendar.monthSpan(month, years: 2000...2200) != nil else { throw APIError.badParameter("month", "'month' is YYYY-MM") }
-        return try Self.json(try await AllocationPreview.build(candidate: rules, month: month, store: store))
+        if let month = body.month, CostCalendar.monthSpan(month, years: 2000...2200) == nil { throw APIError.badParameter("month", "'month' is YYYY-MM") }
+        do {
+            return try Self.json(try await AllocationPreview.build(candidate: rules, month: body.month, store: store))
+        } catch let error as CostViewError {
+            throw APIError.badParameter("month", "\(error)")
+        }
     }
 
     /// Budgets with where each stands this month (read-only: nothing is raised), scoped.

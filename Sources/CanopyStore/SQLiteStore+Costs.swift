@@ -69,6 +69,8 @@ public protocol CostRepository: Sendable {
     func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport?
     func costImports() async throws -> [CostImport]
     func costDays(_ query: CostQuery) async throws -> [CostDay]
+    /// The billing periods (`YYYY-MM`) the ledger holds, oldest first.
+    func costPeriods() async throws -> [String]
     /// The daily sums split further by resource type and tags: what allocation reads.
     func costSlices(_ query: CostQuery) async throws -> [CostDay]
     /// Every ledger row of a billing period (`YYYY-MM`) and provider, as stored.
@@ -246,8 +248,8 @@ extension SQLiteStore: CostRepository {
             let day = calendar(r.chargePeriodStart).day
             periods.insert("\(period) \(r.provider)")
             total += r.billedCost
-            let tags = StoreCoding.jsonObject(r.tags)
-            let columns = StoreCoding.jsonObject(r.columns)
+            let tags = CanopyJSON.object(r.tags)
+            let columns = CanopyJSON.object(r.columns)
             let values: [(any DatabaseValueConvertible)?] = [
                 importID, period, r.provider, day, value(r.billingPeriodStart), value(r.billingPeriodEnd), value(r.chargePeriodStart), value(r.chargePeriodEnd),
                 r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
@@ -299,6 +301,10 @@ extension SQLiteStore: CostRepository {
     public func costDays(_ query: CostQuery) async throws -> [CostDay] { try await sums(from: "cost_daily", query) }
 
     public func costSlices(_ query: CostQuery) async throws -> [CostDay] { try await sums(from: "cost_slice", query) }
+
+    public func costPeriods() async throws -> [String] {
+        try await writer.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT period FROM cost_daily ORDER BY period") }
+    }
 
     private func sums(from table: String, _ query: CostQuery) async throws -> [CostDay] {
         let sliced = table == "cost_slice"

@@ -41,42 +41,6 @@ enum StoreCoding {
     static let encoder = CanopyJSON.encoder()
     static let decoder = CanopyJSON.decoder()
 
-    /// A string map as a JSON object with sorted keys, written directly: the cost import writes
-    /// two per ledger row, where `JSONEncoder` was a seventh of the import's time.
-    static func jsonObject(_ map: [String: String]) -> String {
-        guard !map.isEmpty else { return "{}" }
-        var out = "{"
-        for (index, key) in map.keys.sorted().enumerated() {
-            if index > 0 { out += "," }
-            appendJSONString(key, to: &out)
-            out += ":"
-            appendJSONString(map[key]!, to: &out)
-        }
-        return out + "}"
-    }
-
-    static func appendJSONString(_ text: String, to out: inout String) {
-        out += "\""
-        // Nearly every key and value needs no escaping: copied whole.
-        guard text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) else {
-            out += text
-            out += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
-
     static func text(_ value: some Encodable) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }

@@ -33,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             // Month × dimension over the whole ledger, as the trend and breakdown charts read it.
             func monthly(_ dimension: CostDimension) async throws -> Int {
-                let months = Set(try await store.costDays(CostQuery()).map(\.period)).sorted()
+                let months = try await store.costPeriods()
                 var lines = 0
                 for month in months {
                     guard let span = CostCalendar.monthSpan(month) else { continue }

@@ -9,6 +9,9 @@ import CanopyStore
 import Crypto
 import Foundation
 
+/// `--metric billed|effective`; ArgumentParser names the choices when another is given.
+extension CostMetric: ExpressibleByArgument {}
+
 /// `canopy cost`: the FOCUS ledger.
 struct CostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -97,12 +100,11 @@ struct CostCommand: AsyncParsableCommand {
         @Option(help: "A month, YYYY-MM.") var month: String?
         @Option(help: "First day, YYYY-MM-DD (inclusive).") var from: String?
         @Option(help: "Last day, YYYY-MM-DD (exclusive).") var to: String?
-        @Option(help: "billed or effective (amortised).") var metric: String = "billed"
+        @Option(help: "billed or effective (amortised).") var metric: CostMetric = .billed
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
 
         func run() async throws {
             guard let dimension = CostDimension(text: by) else { throw ValidationError("--by is one of \(CostDimension.forms.joined(separator: ", "))") }
-            guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
             var query = CostQuery(from: from, to: to)
             if let month {
                 guard let start = CostCalendar.monthSpan(month) else { throw ValidationError("--month is YYYY-MM") }
@@ -143,9 +145,7 @@ struct CostCommand: AsyncParsableCommand {
         static func load(_ file: String, store: any CanopyStore) async throws -> (AllocationRules, String) {
             guard let source = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("\(file): cannot be read") }
             let rules = try AllocationFile.parse(source, file: file)
-            let ownership = try await store.ownership()
-            let units = Set(ownership.effectiveBusinessUnits(accounts: try await store.accounts()).map(\.id))
-            if let problem = rules.problems(units: units).first { throw ValidationError("\(file): \(problem)") }
+            if let problem = try await rules.problems(store: store).first { throw ValidationError("\(file): \(problem)") }
             return (rules, source)
         }
 
@@ -155,17 +155,12 @@ struct CostCommand: AsyncParsableCommand {
             @OptionGroup var database: DatabaseOptions
             @Argument(help: "The allocation rules (YAML).") var file: String
             @Option(help: "The month, YYYY-MM (default: the ledger's latest).") var month: String?
-            @Option(help: "billed or effective.") var metric: String = "billed"
+            @Option(help: "billed or effective.") var metric: CostMetric = .billed
             @Option(help: "table or json.") var format: OutputFormat = .table
 
             func run() async throws {
-                guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
                 let store = try database.open()
                 let (rules, _) = try await Allocation.load(file, store: store)
-                let latest = try await store.costDays(CostQuery()).last.map { String($0.day.prefix(7)) }
-                guard let month = month ?? latest else {
-                    throw ValidationError("the ledger is empty: import cost first")
-                }
                 let preview = try await AllocationPreview.build(candidate: rules, month: month, metric: metric, store: store)
                 let current = preview.currentVersion.map { "v\($0)" } ?? "ownership only"
                 let units = Table(
@@ -231,11 +226,10 @@ struct CostCommand: AsyncParsableCommand {
             commandName: "forecast", abstract: "Forecast the rest of this month and the next three, with the method and its backtest on the ledger.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Currency (a ledger may hold several).") var currency = "USD"
-        @Option(help: "billed or effective.") var metric: String = "billed"
+        @Option(help: "billed or effective.") var metric: CostMetric = .billed
         @Option(help: "table or json.") var format: OutputFormat = .table
 
         func run() async throws {
-            guard let metric = CostMetric(rawValue: metric) else { throw ValidationError("--metric is billed or effective") }
             let (forecast, backtest) = try await CostAnalysis.forecast(store: database.open(), currency: currency, metric: metric)
             if format == .json {
                 struct Output: Encodable {
