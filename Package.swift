@@ -155,7 +155,7 @@ let package = Package(
             name: "CanopyAWSTests",
             dependencies: [
                 "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyTestSupport", "CanopyIngest",
+                "CanopyTestSupport", "CanopyIngest", "CanopyFinOps",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

@@ -26,7 +26,7 @@ OPERATIONS = {
             "DeleteSnapshot", "ModifyVolume", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ReleaseAddress"],
     "s3": ["ListBuckets", "GetBucketLocation", "GetBucketEncryption", "GetBucketVersioning",
            "GetPublicAccessBlock", "GetBucketPolicy", "GetBucketTagging", "GetBucketLogging",
-           "GetBucketAcl", "ListObjectsV2",
+           "GetBucketAcl", "GetBucketLifecycleConfiguration", "ListObjectsV2",
            "PutBucketEncryption", "PutPublicAccessBlock", "PutBucketTagging"],
     "iam": ["ListUsers", "ListAccessKeys", "GetAccessKeyLastUsed", "ListMFADevices",
             "GetLoginProfile", "ListAttachedUserPolicies", "ListUserPolicies", "ListUserTags",

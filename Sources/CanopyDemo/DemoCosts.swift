@@ -13,8 +13,19 @@ public enum DemoCosts {
     public static let anomalyDays: Set<String> = ["2026-10-14", "2026-10-15", "2026-10-16"]
     public static let anomalyAccount = "599006413549"
 
+    /// What CloudWatch told the demo scan that the ledger should agree with: buckets' S3 Standard
+    /// bytes (latest day) and NAT gateways that sent nothing.
+    public struct Usage: Sendable {
+        public var bucketBytes: [String: Double] = [:]
+        public var idleGateways: Set<String> = []
+        public init(bucketBytes: [String: Double] = [:], idleGateways: Set<String> = []) {
+            self.bucketBytes = bucketBytes
+            self.idleGateways = idleGateways
+        }
+    }
+
     /// Rows from the first day of the month a year before `end`'s month, to `end`'s day (exclusive).
-    public static func rows(inventory: [Resource], accounts: [Account], end: Date) -> [CostRecord] {
+    public static func rows(inventory: [Resource], accounts: [Account], end: Date, usage: Usage = Usage()) -> [CostRecord] {
         let calendar = CostCalendar.utc
         let endDay = calendar.startOfDay(for: end)
         let endMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: endDay))!
@@ -71,11 +82,13 @@ public enum DemoCosts {
                     let storage = Decimal(p["AllocatedStorage"]?.intValue ?? 20) * PriceTable.rdsStorageGBMonth / daysInMonth
                     rows.append(record(resource, service: "AmazonRDS", category: "Databases", cost: (hourly * 24 * multiAZ + storage) * factor, quantity: 24, unit: "Hrs", sku: "RDS:InstanceUsage"))
                 case "aws.s3":
-                    // A bucket's size is not in the inventory: a stable size from its name, growing.
-                    let gigabytes = Decimal(200 + stableNumber(resource.uid) % 4_000) * growth
+                    // A bucket's size as CloudWatch last reported it, grown into over the year; a
+                    // bucket without the metric: a stable size from its name, growing.
+                    let gigabytes = usage.bucketBytes[resource.uid].map { Decimal(Int($0 / 1_073_741_824)) * growth / (1 + 12 * Decimal(string: "0.015")!) }
+                        ?? Decimal(200 + stableNumber(resource.uid) % 4_000) * growth
                     rows.append(record(resource, service: "AmazonS3", category: "Storage", cost: gigabytes * PriceTable.s3StandardGBMonth / daysInMonth, quantity: gigabytes / daysInMonth, unit: "GB-Mo", sku: "S3:TimedStorage"))
                 case "aws.nat-gateway":
-                    let traffic = Decimal(isWeekend ? 20 : 60) * growth  // GB processed
+                    let traffic = usage.idleGateways.contains(resource.uid) ? 0 : Decimal(isWeekend ? 20 : 60) * growth  // GB processed
                     rows.append(record(resource, service: "AmazonVPC", category: "Networking", cost: (PriceTable.natGatewayHourly * 24 + traffic * Decimal(string: "0.045")!) * factor, quantity: 24, unit: "Hrs", sku: "NatGateway-Hours"))
                 case "aws.elastic-ip":
                     rows.append(record(resource, service: "AmazonVPC", category: "Networking", cost: PriceTable.publicIPv4Hourly * 24, quantity: 24, unit: "Hrs", sku: "PublicIPv4:InUseAddress"))
@@ -125,7 +138,15 @@ public enum DemoCosts {
     /// Imports the demo's costs into `store` (a re-run replaces them).
     public static func load(into store: any CanopyStore, end: Date) async throws -> CostImport? {
         let inventory = try await store.resources(ResourceQuery())
-        let rows = rows(inventory: inventory, accounts: try await store.accounts(), end: end)
+        var usage = Usage()
+        for series in try await store.series(metric: MetricSeries.Key.s3StandardBytes, since: .distantPast) {
+            usage.bucketBytes[series.resourceUID] = series.points.last?.value
+        }
+        for series in try await store.series(metric: MetricSeries.Key.natBytesOut, since: .distantPast)
+        where series.points.reduce(0, { $0 + $1.value }) == 0 {
+            usage.idleGateways.insert(series.resourceUID)
+        }
+        let rows = rows(inventory: inventory, accounts: try await store.accounts(), end: end, usage: usage)
         return try await store.importCosts(file: "demo:gridco-costs", sha256: "demo-\(rows.count)", format: .focus12, rows: ArrayRows(rows), actor: "canopy-demo")
     }
 }

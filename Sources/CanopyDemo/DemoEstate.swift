@@ -32,6 +32,13 @@ public struct DemoRecording: Codable, Sendable {
 
     public func encoded() throws -> Data { try Self.encoder.encode(self) }
 
+    /// The CloudWatch series the demo keeps, by resource type: what savings recommendations and
+    /// guardrail filters read.
+    static let recordedMetrics: [String: [String]] = [
+        "aws.ec2": [MetricSeries.Key.ec2CPU], "aws.nat-gateway": [MetricSeries.Key.natBytesOut], "aws.rds": [MetricSeries.Key.rdsConnections],
+        "aws.s3": [MetricSeries.Key.s3StandardBytes, MetricSeries.Key.s3Objects],
+    ]
+
     /// Records every complete scan in `store` (oldest first), for `canopy demo --record-from`.
     public static func record(from store: any CanopyStore, description: String) async throws -> DemoRecording {
         var snapshots: [(Scan, [CollectedResources])] = []
@@ -47,9 +54,9 @@ public struct DemoRecording: Codable, Sendable {
         }
         var metrics: [MetricSeries] = []
         for batch in recorded.last?.batches ?? [] {
-            for resource in batch.resources where resource.type == "aws.ec2" {
-                if let series = try await store.series(resourceUID: resource.uid, metric: "AWS/EC2:CPUUtilization:Average") {
-                    metrics.append(series)
+            for resource in batch.resources {
+                for metric in recordedMetrics[resource.type] ?? [] {
+                    if let series = try await store.series(resourceUID: resource.uid, metric: metric) { metrics.append(series) }
                 }
             }
         }

@@ -25,9 +25,10 @@ public enum PriceTable {
     public static let snapshotGBMonth = Decimal(string: "0.05")!
     /// Hours in a month, as AWS prices monthly figures.
     public static let hoursPerMonth = Decimal(730)
-    /// USD per DB-instance-hour (single-AZ; multi-AZ doubles).
+    /// USD per DB-instance-hour, RDS for MySQL (single-AZ; multi-AZ doubles).
     public static let rdsHourly: [String: Decimal] = [
         "db.m5.large": Decimal(string: "0.171")!, "db.t3.medium": Decimal(string: "0.068")!, "db.r5.large": Decimal(string: "0.25")!,
+        "db.t2.medium": Decimal(string: "0.068")!, "db.m4.large": Decimal(string: "0.175")!,
     ]
     /// USD per GB-month.
     public static let ebsGBMonth: [String: Decimal] = [
@@ -36,6 +37,10 @@ public enum PriceTable {
     ]
     public static let rdsStorageGBMonth = Decimal(string: "0.115")!
     public static let s3StandardGBMonth = Decimal(string: "0.023")!
+    /// S3 Intelligent-Tiering's Infrequent Access tier, USD per GB-month, and its monitoring
+    /// fee, USD per 1,000 objects a month.
+    public static let s3InfrequentAccessGBMonth = Decimal(string: "0.0125")!
+    public static let s3IntelligentTieringMonitoringPer1000 = Decimal(string: "0.0025")!
     public static let natGatewayHourly = Decimal(string: "0.045")!
     public static let publicIPv4Hourly = Decimal(string: "0.005")!
     public static let kmsKeyMonth = Decimal(1)

@@ -14,6 +14,9 @@ public struct Recommendation: Sendable, Codable, Hashable {
         case unattachedVolume = "unattached-volume"
         case oldSnapshot = "old-snapshot"
         case unassociatedAddress = "unassociated-eip"
+        case idleNATGateway = "idle-nat-gateway"
+        case idleDatabase = "idle-rds"
+        case bucketWithoutLifecycle = "s3-no-lifecycle"
     }
 
     public var kind: Kind
@@ -32,15 +35,26 @@ public struct Recommendation: Sendable, Codable, Hashable {
 /// Finds savings in the inventory and its CloudWatch series. Thresholds are the issue's:
 /// idle = 14-day CPU maximum ≤ 1 %; underused = 14-day CPU average below `underusedAverage`
 /// (default 10 %), sized down one step (about half the cost); snapshots older than 90 days.
+///
+/// Where a judgement needs a metric Canopy does not have (an older scan, a role without
+/// CloudWatch access), nothing is recommended: a missing series is unknown, never "idle".
 public struct Recommender: Sendable {
     public var underusedAverage: Double = 10
     public var snapshotAgeDays: Double = 90
-    public var metric = "AWS/EC2:CPUUtilization:Average"
+    /// A NAT gateway that sent at most this many bytes to destinations in the window is idle.
+    public var idleGatewayBytes: Double = 1_048_576
+    /// The share of a bucket's S3 Standard bytes assumed cold enough (30 days untouched) for
+    /// Intelligent-Tiering to move to its Infrequent Access tier. Without S3 access logs or
+    /// Storage Lens, Canopy cannot see access patterns; this is the stated assumption.
+    public var coldShare = Decimal(string: "0.5")!
+    /// Daily series must cover this many days before a resource is called idle.
+    public var minimumDays = 7
 
     public init(underusedAverage: Double = 10, snapshotAgeDays: Double = 90) {
         self.underusedAverage = underusedAverage
         self.snapshotAgeDays = snapshotAgeDays
     }
+
 
     static let nextGeneration = ["t2": "t3", "m3": "m5", "m4": "m5", "c4": "c5", "r4": "r5"]
     static let graviton = ["t3": "t4g", "m5": "m6g", "c5": "c6g", "r5": "r6g"]
@@ -49,10 +63,18 @@ public struct Recommender: Sendable {
         let inventory = try await store.resources(ResourceQuery())
         let ownership = try await store.ownership()
         let since = now.addingTimeInterval(-14 * 86_400)
-        var cpu: [String: [Double]] = [:]
-        for series in try await store.series(metric: metric, since: since) {
-            cpu[series.resourceUID] = series.points.filter { $0.timestamp >= since && $0.timestamp <= now }.map(\.value)
+        func values(_ metric: String) async throws -> [String: [Double]] {
+            var found: [String: [Double]] = [:]
+            for series in try await store.series(metric: metric, since: since) {
+                found[series.resourceUID] = series.points.filter { $0.timestamp >= since && $0.timestamp <= now }.map(\.value)
+            }
+            return found
         }
+        let cpu = try await values(MetricSeries.Key.ec2CPU)
+        let gatewayBytes = try await values(MetricSeries.Key.natBytesOut)
+        let connections = try await values(MetricSeries.Key.rdsConnections)
+        let bucketBytes = try await values(MetricSeries.Key.s3StandardBytes)
+        let bucketObjects = try await values(MetricSeries.Key.s3Objects)
         var out: [Recommendation] = []
         func add(_ kind: Recommendation.Kind, _ r: Resource, _ detail: String, _ saving: Decimal, action: String? = nil) {
             guard saving > 0 else { return }
@@ -105,6 +127,36 @@ public struct Recommender: Sendable {
                 add(
                     .unassociatedAddress, r, "public IPv4 address not associated with anything: release it",
                     PriceTable.publicIPv4Hourly * PriceTable.hoursPerMonth, action: "release")
+            case "aws.nat-gateway":
+                guard p["State"]?.stringValue == "available", let daily = gatewayBytes[r.uid], daily.count >= minimumDays else { continue }
+                let sent = daily.reduce(0, +)
+                guard sent <= idleGatewayBytes else { continue }
+                add(
+                    .idleNATGateway, r,
+                    "\(ByteCountFormatter.string(fromByteCount: Int64(sent), countStyle: .binary)) sent in \(daily.count) days: delete it (and release its address) if no route needs it",
+                    PriceTable.natGatewayHourly * PriceTable.hoursPerMonth * factor)
+            case "aws.rds":
+                guard p["DBInstanceStatus"]?.stringValue == "available", let peaks = connections[r.uid], peaks.count >= minimumDays, (peaks.max() ?? 0) == 0,
+                    let instanceClass = p["DBInstanceClass"]?.stringValue, let hourly = PriceTable.rdsHourly[instanceClass]
+                else { continue }
+                let copies: Decimal = p["MultiAZ"]?.boolValue == true ? 2 : 1
+                add(
+                    .idleDatabase, r,
+                    "no connections in \(peaks.count) days: stop it, or take a final snapshot and delete it (storage is still billed while stopped)",
+                    hourly * copies * PriceTable.hoursPerMonth * factor)
+            case "aws.s3":
+                // Only a bucket whose lifecycle Canopy has read: a missing key is an older scan.
+                guard let rules = p["Lifecycle"]?["Rules"]?.arrayValue else { continue }
+                let enabled = rules.filter { $0["Status"]?.stringValue == "Enabled" }
+                guard enabled.isEmpty, let bytes = bucketBytes[r.uid]?.last, bytes > 0 else { continue }
+                let gigabytes = Decimal(bytes / 1_073_741_824)
+                let objects = Decimal(bucketObjects[r.uid]?.last ?? 0)
+                let saving = gigabytes * coldShare * (PriceTable.s3StandardGBMonth - PriceTable.s3InfrequentAccessGBMonth) * factor
+                    - objects / 1_000 * PriceTable.s3IntelligentTieringMonitoringPer1000
+                add(
+                    .bucketWithoutLifecycle, r,
+                    "\(Self.round(gigabytes)) GB in S3 Standard, no lifecycle rule: use Intelligent-Tiering or add a transition/expiry rule (saving assumes \(NSDecimalNumber(decimal: coldShare * 100).intValue) % of it cold)",
+                    saving)
             default: continue
             }
         }

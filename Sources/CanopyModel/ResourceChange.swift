@@ -97,6 +97,15 @@ public enum StateDiff {
 
 /// A time series of one metric for one resource (CloudWatch `CPUUtilization`, for rightsizing).
 public struct MetricSeries: Sendable, Hashable, Codable {
+    /// The series collectors keep, by the key they are stored under.
+    public enum Key {
+        public static let ec2CPU = "AWS/EC2:CPUUtilization:Average"
+        public static let natBytesOut = "AWS/NATGateway:BytesOutToDestination:Sum"
+        public static let rdsConnections = "AWS/RDS:DatabaseConnections:Maximum"
+        public static let s3StandardBytes = "AWS/S3:BucketSizeBytes:Average"
+        public static let s3Objects = "AWS/S3:NumberOfObjects:Average"
+    }
+
     public struct Point: Sendable, Hashable, Codable {
         public var timestamp: Date
         public var value: Double

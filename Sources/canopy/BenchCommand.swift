@@ -59,7 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
             try await DemoRecording.bundled().load(into: store)
             let engine = try ComplianceEngine.load()
             let seed = try await store.resources(ResourceQuery())
-            let metrics = try await store.series(metric: "AWS/EC2:CPUUtilization:Average", since: .distantPast)
+            let metrics = try await store.series(metric: MetricSeries.Key.ec2CPU, since: .distantPast)
             let inventory = Self.synthesize(from: seed, count: resources)
             var series: [MetricSeries] = []
             let byUID = Dictionary(metrics.map { ($0.resourceUID, $0) }, uniquingKeysWith: { a, _ in a })

@@ -29,6 +29,10 @@ import Testing
             resource("snap-new", "ebs-snapshot", ["SnapshotId": "snap-new", "VolumeSize": 20, "StartTime": .string(Timestamps.iso8601(Self.now.addingTimeInterval(-10 * 86_400)))]),
             resource("eipalloc-free", "elastic-ip", ["AllocationId": "eipalloc-free", "PublicIp": "198.51.100.7"]),
             resource("eipalloc-used", "elastic-ip", ["AllocationId": "eipalloc-used", "AssociationId": "eipassoc-1"]),
+            // Judged by metrics and settings this scan lacks: unknown, so never called idle.
+            resource("nat-unmeasured", "nat-gateway", ["NatGatewayId": "nat-unmeasured", "State": "available"]),
+            resource("db-unmeasured", "rds", ["DBInstanceIdentifier": "db-unmeasured", "DBInstanceClass": "db.m5.large", "DBInstanceStatus": "available"]),
+            resource("bucket-unread", "s3", ["Name": "bucket-unread"]),
         ]
         try await store.stage(CollectedResources(unit: ScanUnit(account: "111111111111", region: "us-east-1", service: "ec2"), resources: resources), scanID: scan.id)
         _ = try await store.completeScan(scan.id, ScanCompletion(succeededUnits: [ScanUnit(account: "111111111111", region: "us-east-1", service: "ec2")], errors: [], throttledRetries: 0, finishedAt: Self.now))
@@ -50,6 +54,7 @@ import Testing
         #expect(byResource["vol-loose"]?.kind == .unattachedVolume && byResource["vol-loose"]?.monthlySaving == 4)
         #expect(byResource["snap-old"]?.kind == .oldSnapshot && byResource["snap-old"]?.monthlySaving == 1 && byResource["snap-new"] == nil)
         #expect(byResource["eipalloc-free"]?.kind == .unassociatedAddress && byResource["eipalloc-free"]?.monthlySaving == Decimal(string: "3.65") && byResource["eipalloc-used"] == nil)
+        #expect(byResource["nat-unmeasured"] == nil && byResource["db-unmeasured"] == nil && byResource["bucket-unread"] == nil)
         #expect(found.allSatisfy { $0.application == "grid" })
         // The safe ones become a policy Canopy's own runner accepts.
         let policies = try PolicyLoader.parse(Recommender.policy(for: found), file: "gp3.yml")

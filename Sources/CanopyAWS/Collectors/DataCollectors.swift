@@ -1,7 +1,8 @@
 import CanopyModel
 import Foundation
 
-/// RDS instances and manual/automated snapshots (with whether a snapshot is shared publicly).
+/// RDS instances (with their daily peak connections) and manual/automated snapshots (with whether a
+/// snapshot is shared publicly).
 struct RDSCollector: Collector {
     let service = "rds"
     let isGlobal = false
@@ -41,7 +42,9 @@ struct RDSCollector: Collector {
                     uid: snapshot["DBSnapshotArn"]?.stringValue ?? context.arn("rds", "snapshot:\(id)"), id: id,
                     tags: tagDictionary(snapshot["TagList"]), properties: snapshot.merging(["DBSnapshotAttributes": attribute])))
         }
-        return CollectorOutput(resources: resources)
+        let connections = try await CloudWatchSeries.collect(
+            .rdsConnections, for: resources.filter { $0.type == "aws.rds" }, idKey: "DBInstanceIdentifier", context: context)
+        return CollectorOutput(resources: resources, metrics: connections)
     }
 }
 

@@ -1,7 +1,7 @@
 import CanopyModel
 import Foundation
 
-/// VPCs, subnets, security groups and NAT gateways.
+/// VPCs, subnets, security groups and NAT gateways (with the bytes each gateway sent, per day).
 struct VPCCollector: Collector {
     let service = "vpc"
     let isGlobal = false
@@ -16,6 +16,7 @@ struct VPCCollector: Collector {
             "ec2", "DescribeSecurityGroups", region: region, itemsKey: "SecurityGroups")
         async let nats = client.queryPages("ec2", "DescribeNatGateways", region: region, itemsKey: "NatGateways")
         var resources: [Resource] = []
+        var gateways: [Resource] = []
         for vpc in try await vpcs {
             let id = vpc["VpcId"]?.stringValue ?? ""
             resources.append(
@@ -41,12 +42,14 @@ struct VPCCollector: Collector {
         }
         for nat in try await nats {
             let id = nat["NatGatewayId"]?.stringValue ?? ""
-            resources.append(
+            gateways.append(
                 context.resource(
                     type: "aws.nat-gateway", uid: context.arn("ec2", "natgateway/\(id)"), id: id,
                     tags: tagDictionary(nat["Tags"]), properties: nat))
         }
-        return CollectorOutput(resources: resources)
+        let traffic = try await CloudWatchSeries.collect(
+            .natBytesOut, for: gateways.filter { $0.properties["State"]?.stringValue == "available" }, idKey: "NatGatewayId", context: context)
+        return CollectorOutput(resources: resources + gateways, metrics: traffic)
     }
 }
 
@@ -70,82 +73,8 @@ struct EC2Collector: Collector {
                         tags: tagDictionary(instance["Tags"]), properties: instance))
             }
         }
-        let metrics = try await CPUMetrics.collect(
-            instances: resources.compactMap { resource in
-                resource.properties["InstanceId"]?.stringValue.map { (resource.uid, $0) }
-            }, context: context)
+        let metrics = try await CloudWatchSeries.collect(.ec2CPU, for: resources, idKey: "InstanceId", context: context)
         return CollectorOutput(resources: resources, metrics: metrics)
-    }
-}
-
-/// Hourly average CPU per instance over the metric window, via `GetMetricData` (500 queries a call).
-enum CPUMetrics {
-    static let metric = "AWS/EC2:CPUUtilization:Average"
-    static let period = 3600
-
-    static func collect(instances: [(uid: String, instanceID: String)], context: CollectorContext) async throws
-        -> [MetricSeries]
-    {
-        guard !instances.isEmpty else { return [] }
-        // Ask only for instances CloudWatch has the metric for (ListMetrics covers the last two weeks):
-        // an instance stopped for longer, or launched a minute ago, would cost a query and return nothing.
-        let listed = try await context.client.queryPages(
-            "cloudwatch", "ListMetrics", region: context.region,
-            parameters: ["Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions.member.1.Name": "InstanceId"],
-            itemsKey: "Metrics")
-        var withData: Set<String> = []
-        for metric in listed {
-            for dimension in metric["Dimensions"]?.arrayValue ?? [] where dimension["Name"] == "InstanceId" {
-                if let id = dimension["Value"]?.stringValue { withData.insert(id) }
-            }
-        }
-        let instances = instances.filter { withData.contains($0.instanceID) }
-        guard !instances.isEmpty else { return [] }
-        let end = context.observedAt
-        let start = end.addingTimeInterval(-context.metricWindow)
-        let batches = stride(from: 0, to: instances.count, by: 500).map {
-            Array(instances[$0..<min($0 + 500, instances.count)])
-        }
-        var series: [MetricSeries] = []
-        for batch in batches {
-            var parameters = [
-                "StartTime": Timestamps.iso8601(start), "EndTime": Timestamps.iso8601(end), "ScanBy": "TimestampAscending",
-            ]
-            for (index, instance) in batch.enumerated() {
-                let prefix = "MetricDataQueries.member.\(index + 1)"
-                parameters["\(prefix).Id"] = "m\(index)"
-                parameters["\(prefix).MetricStat.Metric.Namespace"] = "AWS/EC2"
-                parameters["\(prefix).MetricStat.Metric.MetricName"] = "CPUUtilization"
-                parameters["\(prefix).MetricStat.Metric.Dimensions.member.1.Name"] = "InstanceId"
-                parameters["\(prefix).MetricStat.Metric.Dimensions.member.1.Value"] = instance.instanceID
-                parameters["\(prefix).MetricStat.Period"] = String(period)
-                parameters["\(prefix).MetricStat.Stat"] = "Average"
-            }
-            let results = try await context.client.queryPages(
-                "cloudwatch", "GetMetricData", region: context.region, parameters: parameters,
-                itemsKey: "MetricDataResults")
-            var points: [String: [MetricSeries.Point]] = [:]
-            for result in results {
-                guard let id = result["Id"]?.stringValue, let index = Int(id.dropFirst()), index < batch.count else {
-                    continue
-                }
-                let times = result["Timestamps"]?.arrayValue ?? []
-                let values = result["Values"]?.arrayValue ?? []
-                for (time, value) in zip(times, values) {
-                    if let date = time.stringValue.flatMap(Timestamps.parse), let number = value.doubleValue {
-                        points[batch[index].uid, default: []].append(.init(timestamp: date, value: number))
-                    }
-                }
-            }
-            for instance in batch {
-                guard let found = points[instance.uid], !found.isEmpty else { continue }
-                series.append(
-                    MetricSeries(
-                        resourceUID: instance.uid, metric: metric, periodSeconds: period,
-                        points: found.sorted { $0.timestamp < $1.timestamp }))
-            }
-        }
-        return series
     }
 }
 

@@ -2,7 +2,8 @@ import CanopyModel
 import Foundation
 
 /// S3 buckets with the settings guardrails ask about: location, encryption, versioning, public
-/// access block, policy, ACL, tags and logging (keys as Custodian's s3 resource has them).
+/// access block, policy, ACL, tags, logging and lifecycle rules (keys as Custodian's s3 resource has
+/// them); and, for savings, each bucket's daily S3 Standard bytes and object count.
 struct S3Collector: Collector {
     let service = "s3"
     let isGlobal = true
@@ -11,7 +12,7 @@ struct S3Collector: Collector {
     /// S3 answers "not configured" with these codes instead of an empty document.
     static let notConfigured: Set<String> = [
         "NoSuchBucketPolicy", "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration",
-        "NoSuchTagSet", "NoSuchTagSetError", "NotImplemented",
+        "NoSuchTagSet", "NoSuchTagSetError", "NotImplemented", "NoSuchLifecycleConfiguration",
     ]
 
     func collect(_ context: CollectorContext) async throws -> CollectorOutput {
@@ -38,6 +39,7 @@ struct S3Collector: Collector {
             async let tagging = get("GetBucketTagging", "tagging")
             async let logging = get("GetBucketLogging", "logging")
             async let acl = get("GetBucketAcl", "acl")
+            async let lifecycle = get("GetBucketLifecycleConfiguration", "lifecycle")
             var properties = bucket.objectValue ?? [:]
             properties["Location"] = ["LocationConstraint": constraint.isEmpty ? .null : .string(constraint)]
             properties["BucketRegion"] = .string(region)
@@ -51,10 +53,19 @@ struct S3Collector: Collector {
             properties["Tags"] = tagSet
             properties["Logging"] = try await logging?["LoggingEnabled"] ?? [:]
             properties["Acl"] = try await acl ?? .null
+            // Custodian's key; an empty list is a bucket with no lifecycle rules.
+            properties["Lifecycle"] = ["Rules": try await lifecycle?["Rules"] ?? []]
             return context.resource(
                 type: "aws.s3", uid: "arn:aws:s3:::\(name)", id: name, region: region, tags: tagDictionary(tagSet),
                 properties: .object(properties))
         }
-        return CollectorOutput(resources: resources)
+        // Storage metrics live in the bucket's own region.
+        var metrics: [MetricSeries] = []
+        for (region, buckets) in Dictionary(grouping: resources, by: \.region).sorted(by: { $0.key < $1.key }) {
+            let targets = buckets.compactMap { bucket in bucket.properties["Name"]?.stringValue.map { (uid: bucket.uid, id: $0) } }
+            metrics += try await CloudWatchSeries.collect(.s3StandardBytes, targets: targets, region: region, context: context)
+            metrics += try await CloudWatchSeries.collect(.s3Objects, targets: targets, region: region, context: context)
+        }
+        return CollectorOutput(resources: resources, metrics: metrics)
     }
 }
