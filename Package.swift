@@ -34,6 +34,10 @@ let package = Package(
         .target(name: "CanopyIngest", dependencies: ["CanopyModel", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "CanopyFinOps", dependencies: ["CanopyModel", "CanopyStore"], swiftSettings: swiftSettings),
         .target(
+            name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps"],
+            resources: [.copy("Resources/aws-instances.csv"), .copy("Resources/microarchitectures.csv"), .copy("Resources/grid-factors-aws.csv"), .copy("Resources/CCF-LICENSE")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "CanopyStore",
             dependencies: [
                 "CanopyModel", .product(name: "GRDB", package: "GRDB.swift"),
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "CanopyServer",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps",
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -95,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "CanopyDemo",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps"],
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon"],
             resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml")],
             swiftSettings: swiftSettings
         ),
@@ -103,7 +107,7 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -146,6 +150,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",
             dependencies: ["CanopyStore", "CanopyTestSupport"],

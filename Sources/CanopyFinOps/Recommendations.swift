@@ -30,6 +30,8 @@ public struct Recommendation: Sendable, Codable, Hashable {
     public var monthlySaving: Decimal
     /// A Custodian action for the safe ones (gp2 → gp3); nil: a person decides.
     public var action: String?
+    /// The instance type it would become (previous generation, Graviton), for what-ifs.
+    public var target: String?
 }
 
 /// Finds savings in the inventory and its CloudWatch series. Thresholds are the issue's:
@@ -59,6 +61,12 @@ public struct Recommender: Sendable {
     static let nextGeneration = ["t2": "t3", "m3": "m5", "m4": "m5", "c4": "c5", "r4": "r5"]
     static let graviton = ["t3": "t4g", "m5": "m6g", "c5": "c6g", "r5": "r6g"]
 
+    /// The instant recommendations are judged at: the latest scan's end (its inventory and
+    /// series are what they judge), or now when nothing was scanned.
+    public static func judgementTime(store: any CanopyStore) async throws -> Date {
+        try await store.scans(limit: 1).first?.finishedAt ?? Date()
+    }
+
     public func recommend(store: any CanopyStore, now: Date) async throws -> [Recommendation] {
         let inventory = try await store.resources(ResourceQuery())
         let ownership = try await store.ownership()
@@ -76,12 +84,12 @@ public struct Recommender: Sendable {
         let bucketBytes = try await values(MetricSeries.Key.s3StandardBytes)
         let bucketObjects = try await values(MetricSeries.Key.s3Objects)
         var out: [Recommendation] = []
-        func add(_ kind: Recommendation.Kind, _ r: Resource, _ detail: String, _ saving: Decimal, action: String? = nil) {
+        func add(_ kind: Recommendation.Kind, _ r: Resource, _ detail: String, _ saving: Decimal, action: String? = nil, target: String? = nil) {
             guard saving > 0 else { return }
             out.append(
                 Recommendation(
                     kind: kind, resourceUID: r.uid, resourceName: r.name, resourceType: r.type, account: r.account, region: r.region,
-                    application: ownership.applicationID(of: r), detail: detail, monthlySaving: Self.round(saving), action: action))
+                    application: ownership.applicationID(of: r), detail: detail, monthlySaving: Self.round(saving), action: action, target: target))
         }
         for r in inventory {
             let p = r.properties
@@ -104,9 +112,13 @@ public struct Recommender: Sendable {
                     }
                 }
                 if parts.count == 2, let next = Self.nextGeneration[parts[0]], let price = PriceTable.ec2Hourly["\(next).\(parts[1])"], price < hourly {
-                    add(.previousGeneration, r, "\(type) → \(next).\(parts[1]) (current generation)", (hourly - price) * PriceTable.hoursPerMonth * factor)
+                    add(
+                        .previousGeneration, r, "\(type) → \(next).\(parts[1]) (current generation)", (hourly - price) * PriceTable.hoursPerMonth * factor,
+                        target: "\(next).\(parts[1])")
                 } else if parts.count == 2, let arm = Self.graviton[parts[0]], let price = PriceTable.ec2Hourly["\(arm).\(parts[1])"], price < hourly {
-                    add(.graviton, r, "\(type) → \(arm).\(parts[1]) (Graviton; needs an arm64 build of the workload)", (hourly - price) * PriceTable.hoursPerMonth * factor)
+                    add(
+                        .graviton, r, "\(type) → \(arm).\(parts[1]) (Graviton; needs an arm64 build of the workload)", (hourly - price) * PriceTable.hoursPerMonth * factor,
+                        target: "\(arm).\(parts[1])")
                 }
             case "aws.ebs":
                 let size = Decimal(p["Size"]?.intValue ?? 0)

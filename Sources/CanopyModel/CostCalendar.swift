@@ -69,4 +69,10 @@ public enum CostCalendar {
         let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
         return (String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
     }
+
+    /// Hours in the month `date` falls in (a GB-month of storage is this many GB-hours).
+    public static func hours(inMonthOf date: Date) -> Double {
+        let (start, end) = monthBounds(date)
+        return end.timeIntervalSince(start) / 3_600
+    }
 }

@@ -631,7 +631,7 @@ extension APIController {
     /// Savings in the caller's accounts, judged as of the last scan.
     @Sendable func costRecommendations(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let scope = try await AccessScope.of(try context.apiUser(), store: store)
-        let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+        let judged = try await Recommender.judgementTime(store: store)
         return try Self.json(try await Recommender().recommend(store: store, now: judged).filter { scope.allows($0.account) })
     }
 }

@@ -129,7 +129,7 @@ extension ConsoleController {
         }
         body += try await forecastAndAnomalies(p, accounts: accounts, forecast: forecast)
         // Savings, judged as of the last scan (the window its metrics cover).
-        let judged = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+        let judged = try await Recommender.judgementTime(store: store)
         let savings = try await Recommender().recommend(store: store, now: judged).filter { p.scope.allows($0.account) }
         if !savings.isEmpty {
             let total = savings.reduce(Decimal(0)) { $0 + $1.monthlySaving }

@@ -95,7 +95,7 @@ public protocol MetricRepository: Sendable {
 
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
-    & AuditRepository & UserRepository & OwnershipRepository & WebhookRepository & CostRepository
+    & AuditRepository & UserRepository & OwnershipRepository & WebhookRepository & CostRepository & CarbonRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -106,6 +106,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case unknownWaiver(Int64)
     case duplicateUser(String)
     case invalidOwnership(String)
+    case invalidCarbonSettings(String)
     case unknownOwnership(String, String)
     case unknownUser(String)
     case unknownToken(Int64)
@@ -122,6 +123,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .unknownWaiver(let id): "no exception with id \(id) (see `canopy exceptions list`)"
         case .duplicateUser(let name): "a user named '\(name)' exists already"
         case .invalidOwnership(let problem): problem
+        case .invalidCarbonSettings(let problem): "carbon settings: \(problem)"
         case .unknownOwnership(let kind, let id): "no \(kind) with id '\(id)' (see `canopy org list`)"
         case .unknownUser(let name): "no user named '\(name)' (see `canopy user list`)"
         case .unknownToken(let id): "no API token with id \(id) (see `canopy token list`)"

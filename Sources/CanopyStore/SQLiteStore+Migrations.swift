@@ -387,6 +387,20 @@ extension SQLiteStore {
             // A ledger imported before this version gets its slices from its rows.
             try SQLiteStore.rebuildSlices(db)
         }
+        migrator.registerMigration("0009-carbon-settings") { db in
+            try db.execute(
+                sql: """
+                    -- Carbon settings as applied, newest last; the newest is in force.
+                    CREATE TABLE carbon_settings (
+                        id INTEGER PRIMARY KEY,
+                        definition TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        applied_at DATETIME NOT NULL,
+                        actor TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

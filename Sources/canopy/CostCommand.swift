@@ -432,7 +432,7 @@ struct CostCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try database.open()
             // Judged as of the last scan, so the metric window is the one it collected.
-            let now = try await store.scans(limit: 1).first?.finishedAt ?? Date()
+            let now = try await Recommender.judgementTime(store: store)
             let recommendations = try await Recommender(underusedAverage: underused).recommend(store: store, now: now)
             let total = recommendations.reduce(Decimal(0)) { $0 + $1.monthlySaving }
             let table = Table(

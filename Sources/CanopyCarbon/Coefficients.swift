@@ -1,0 +1,117 @@
+import CanopyModel
+import Foundation
+
+/// The coefficients of Cloud Carbon Footprint's method (cloud-carbon-footprint/cloud-carbon-coefficients,
+/// Apache-2.0; licence in Resources/CCF-LICENSE), derived into Resources/ by
+/// `Scripts/derive-carbon-coefficients.py`, plus the constants of CCF's methodology and Taiwan's
+/// grid factors. Every figure a report uses is named here with its source.
+public struct CarbonCoefficients: Sendable {
+    public struct Instance: Sendable, Hashable {
+        public var type: String
+        public var vcpus: Double
+        /// vCPUs of the whole platform the type runs on (its embodied emissions are shared by them).
+        public var platformVCPUs: Double
+        public var cpu: String
+        public var microarchitecture: String
+        public var memoryGB: Double
+        public var gpus: Double
+        public var gpu: String?
+        /// Embodied emissions of the whole platform, kgCO2e (CCF's `total`).
+        public var embodiedKg: Double?
+    }
+
+    public struct Microarchitecture: Sendable, Hashable {
+        public var name: String
+        /// Watts per vCPU at 0 % and 100 % utilisation (SPECpower, via CCF).
+        public var minWatts: Double
+        public var maxWatts: Double
+    }
+
+    public var instances: [String: Instance]
+    public var microarchitectures: [String: Microarchitecture]
+    /// AWS region → location-based factor, kgCO2e/kWh (CCF's table is in t/kWh).
+    public var awsGridFactors: [String: (factor: Double, source: String)]
+
+    // CCF methodology constants (https://www.cloudcarbonfootprint.org/docs/methodology).
+    /// Watts per vCPU when the microarchitecture is unknown or has no SPECpower figures: CCF's AWS average.
+    public static let averageMinWatts = 0.74
+    public static let averageMaxWatts = 3.5
+    public static let ssdWattHoursPerTBHour = 1.2
+    public static let hddWattHoursPerTBHour = 0.65
+    public static let networkKWhPerGB = 0.001
+    public static let memoryKWhPerGBHour = 0.000392
+    /// Embodied emissions are spread over a four-year server life: 4 × 8,760 hours.
+    public static let serverLifeHours = 35_040.0
+    /// Provider PUE: AWS 1.135, GCP 1.1, Azure 1.185 (CCF).
+    public static let pue: [String: Double] = ["aws": 1.135, "amazon web services": 1.135, "gcp": 1.1, "google cloud": 1.1, "microsoft": 1.185, "azure": 1.185]
+    /// An on-prem site without a configured PUE: the Uptime Institute's 2023 global average.
+    public static let onPremPUE = 1.58
+    /// GPU watts at idle and at 100 % (CCF methodology, appendix III).
+    public static let gpuWatts: [String: (min: Double, max: Double)] = [
+        "Tesla M60": (35, 306), "T4": (8, 71), "Tesla K80": (35, 306), "Tesla V100": (35, 306), "Tesla A100": (46, 407),
+        "K520": (26, 229), "A10G": (18, 153), "Tesla P4": (9, 76.5), "Tesla P100": (36, 306), "Tesla P40": (30, 255),
+        "Radeon Pro V520": (26, 229), "Alveo U250": (27, 229.5),
+    ]
+    /// Storage replication by service (CCF's factors): the bytes a provider keeps per byte billed.
+    public static let replication: [String: Double] = ["ebs": 2, "s3": 3, "snapshot": 3, "rds": 1, "dynamodb": 2, "efs": 3]
+
+    /// Taiwan's electricity emission factor (電力排碳係數), kgCO2e/kWh, by year: MOEA Energy
+    /// Administration (經濟部能源署), 2017–2023 as published (reported 2024-04-26). 2024's 0.474 is
+    /// the figure Canopy was given and could not confirm against an MOEA publication; it is marked
+    /// provisional in every report that uses it. Override or add years in the carbon settings.
+    public static let taiwanFactors: [Int: Double] = [2017: 0.554, 2018: 0.533, 2019: 0.509, 2020: 0.502, 2021: 0.509, 2022: 0.495, 2023: 0.494, 2024: 0.474]
+    public static let taiwanProvisionalYears: Set<Int> = [2024]
+    /// AWS regions in Taiwan, whose grid is Taiwan's: Asia Pacific (Taipei).
+    public static let taiwanRegions: Set<String> = ["ap-east-2"]
+
+    public static let sources = [
+        "Cloud Carbon Footprint coefficients (cloud-carbon-footprint/cloud-carbon-coefficients, Apache-2.0): instance types, SPECpower min/max watts per microarchitecture, embodied emissions, AWS grid factors",
+        "Cloud Carbon Footprint methodology: PUE (AWS 1.135, GCP 1.1, Azure 1.185), storage 1.2 Wh/TB-h (SSD) and 0.65 Wh/TB-h (HDD), network 0.001 kWh/GB, 50 % utilisation when unmeasured, four-year server life",
+        "Taiwan electricity emission factors, MOEA Energy Administration (經濟部能源署), 2017–2023; 2024 provisional",
+        "Uptime Institute Global Data Center Survey 2023: average PUE 1.58 (on-prem sites without a configured PUE)",
+    ]
+
+    /// The bundled coefficients.
+    public static let bundled: CarbonCoefficients = {
+        do { return try load(bundle: .module) } catch { fatalError("the bundled carbon coefficients do not load: \(error)") }
+    }()
+
+    static func load(bundle: Bundle) throws -> CarbonCoefficients {
+        func rows(_ name: String) throws -> [[String: String]] {
+            guard let url = bundle.url(forResource: name, withExtension: "csv") else { throw CocoaError(.fileNoSuchFile) }
+            return try parseCSV(String(contentsOf: url, encoding: .utf8))
+        }
+        var instances: [String: Instance] = [:]
+        for row in try rows("aws-instances") {
+            let type = row["type"] ?? ""
+            instances[type] = Instance(
+                type: type, vcpus: Double(row["vcpu"] ?? "") ?? 0, platformVCPUs: Double(row["platform_vcpu"] ?? "") ?? 0, cpu: row["cpu"] ?? "",
+                microarchitecture: row["microarchitecture"] ?? "", memoryGB: Double(row["memory_gb"] ?? "") ?? 0, gpus: Double(row["gpus"] ?? "") ?? 0,
+                gpu: row["gpu"].flatMap { $0.isEmpty ? nil : $0 }, embodiedKg: Double(row["embodied_kg"] ?? ""))
+        }
+        var microarchitectures: [String: Microarchitecture] = [:]
+        for row in try rows("microarchitectures") {
+            let name = row["microarchitecture"] ?? ""
+            microarchitectures[name] = Microarchitecture(name: name, minWatts: Double(row["min_watts"] ?? "") ?? 0, maxWatts: Double(row["max_watts"] ?? "") ?? 0)
+        }
+        var grid: [String: (Double, String)] = [:]
+        for row in try rows("grid-factors-aws") {
+            if let region = row["region"], let tonnes = Double(row["tco2e_per_kwh"] ?? "") { grid[region] = (tonnes * 1_000, row["source"] ?? "") }
+        }
+        return CarbonCoefficients(instances: instances, microarchitectures: microarchitectures, awsGridFactors: grid)
+    }
+
+    /// Minimal CSV (the derived files are plain: no quotes, no embedded commas).
+    static func parseCSV(_ text: String) -> [[String: String]] {
+        var lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard !lines.isEmpty else { return [] }
+        let header = lines.removeFirst()
+        return lines.map { Dictionary(zip(header, $0).map { ($0, $1) }, uniquingKeysWith: { a, _ in a }) }
+    }
+
+    /// Min and max watts per vCPU for an instance type: its microarchitecture's, else CCF's AWS average.
+    public func watts(for instance: Instance) -> (min: Double, max: Double, known: Bool) {
+        if let found = microarchitectures[instance.microarchitecture] { return (found.minWatts, found.maxWatts, true) }
+        return (Self.averageMinWatts, Self.averageMaxWatts, false)
+    }
+}
