@@ -25,6 +25,12 @@ public struct CarbonCoefficients: Sendable {
         /// Watts per vCPU at 0 % and 100 % utilisation (SPECpower, via CCF).
         public var minWatts: Double
         public var maxWatts: Double
+
+        public init(name: String, minWatts: Double, maxWatts: Double) {
+            self.name = name
+            self.minWatts = minWatts
+            self.maxWatts = maxWatts
+        }
     }
 
     public var instances: [String: Instance]
