@@ -151,6 +151,7 @@ public enum CarbonPeriod {
         case badPeriod(String)
         case reversed(String, String)
         case noMonths
+        case tooLong(Int)
 
         public var description: String {
             switch self {
@@ -158,20 +159,28 @@ public enum CarbonPeriod {
             case .badPeriod(let text): "'\(text)' is not a period: use a year (2026), a quarter (2026-Q3) or a month (2026-09)"
             case .reversed(let from, let to): "the span \(from) … \(to) ends before it starts"
             case .noMonths: "the ledger has no cost rows for that period: import cost first (canopy cost import)"
+            case .tooLong(let count): "\(count) months is more than one view covers (at most \(CarbonPeriod.maximumMonths)): narrow the span"
             }
         }
     }
+
+    public static let maximumMonths = 120
 
     /// Months from `--month` (any number), `--from`/`--to` (inclusive) or, with none of them,
     /// the latest month of `ledger`.
     public static func months(month: [String], from: String?, to: String?, ledger: [String]) throws -> [String] {
         for text in month + [from, to].compactMap({ $0 }) where CostCalendar.monthSpan(text) == nil { throw Problem.badMonth(text) }
-        if !month.isEmpty { return Array(Set(month)).sorted() }
+        if !month.isEmpty {
+            guard Set(month).count <= maximumMonths else { throw Problem.tooLong(Set(month).count) }
+            return Array(Set(month)).sorted()
+        }
         if from != nil || to != nil {
             let start = from ?? ledger.first ?? to!
             let end = to ?? ledger.last ?? start
             guard start <= end else { throw Problem.reversed(start, end) }
-            return span(start, end)
+            let months = span(start, end)
+            guard months.count <= maximumMonths else { throw Problem.tooLong(months.count) }
+            return months
         }
         guard let latest = ledger.last else { throw Problem.noMonths }
         return [latest]

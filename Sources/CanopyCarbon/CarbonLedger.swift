@@ -37,7 +37,8 @@ public struct CarbonLedger: Sendable {
         let allocator = try await CostAllocator.current(store: store)
         var placements = CostAllocator.Placements(allocator)
         var placed: [PlacedEstimate] = []
-        for month in months {
+        let held = Set(try await store.costPeriods())
+        for month in months where held.contains(month) {
             guard let span = CostCalendar.monthSpan(month) else { throw CostViewError.badMonth(month) }
             let box = EstimateBox()
             try await store.eachCostRow(period: month) { row in

@@ -11,8 +11,13 @@ public struct CarbonSaving: Sendable, Codable, Hashable {
     public var currentKg: Double
     public var afterKg: Double
     public var savedKg: Double { currentKg - afterKg }
-    /// How the after case was modelled.
+    /// How the after case was modelled, in words.
     public var assumption: String
+    /// The same, as data: `stopped`, `deleted`, `half`, `smaller` (to `afterType` at
+    /// `afterUtilisation`) or `replaced` (by `afterType`).
+    public var model: String
+    public var afterType: String?
+    public var afterUtilisation: Double?
 }
 
 /// A workload's month moved to another region: energy stays, the grid changes.
@@ -65,7 +70,10 @@ public enum CarbonWhatIf {
             case .idleInstance, .idleDatabase:
                 guard let instance else { continue }
                 let copies = resource.properties["MultiAZ"]?.boolValue == true ? 2.0 : 1.0
-                out.append(CarbonSaving(recommendation: recommendation, currentKg: monthly(instance, load: load, region: region, copies: copies), afterKg: 0, assumption: "stopped"))
+                out.append(
+                    CarbonSaving(
+                        recommendation: recommendation, currentKg: monthly(instance, load: load, region: region, copies: copies), afterKg: 0, assumption: "stopped",
+                        model: "stopped"))
             case .underusedInstance:
                 guard let instance else { continue }
                 let current = monthly(instance, load: load, region: region)
@@ -75,19 +83,21 @@ public enum CarbonWhatIf {
                 let smaller = coefficients.instances.values.filter { $0.type.hasPrefix(family + ".") && $0.vcpus == instance.vcpus / 2 && $0.type.split(separator: ".").count == 2 }
                     .max { ($0.memoryGB, $1.type) < ($1.memoryGB, $0.type) }
                 if let smaller {
+                    let busier = min(load * 2, 1)
                     out.append(
                         CarbonSaving(
-                            recommendation: recommendation, currentKg: current, afterKg: monthly(smaller, load: min(load * 2, 1), region: region),
-                            assumption: "\(smaller.type) at \(Int((min(load * 2, 1) * 100).rounded())) % CPU"))
+                            recommendation: recommendation, currentKg: current, afterKg: monthly(smaller, load: busier, region: region),
+                            assumption: "\(smaller.type) at \(Int((busier * 100).rounded())) % CPU", model: "smaller", afterType: smaller.type, afterUtilisation: busier))
                 } else {
-                    out.append(CarbonSaving(recommendation: recommendation, currentKg: current, afterKg: current / 2, assumption: "half the vCPUs"))
+                    out.append(CarbonSaving(recommendation: recommendation, currentKg: current, afterKg: current / 2, assumption: "half the vCPUs", model: "half"))
                 }
             case .previousGeneration, .graviton:
                 guard let instance, let target = recommendation.target.flatMap({ coefficients.instances[$0] }) else { continue }
                 out.append(
                     CarbonSaving(
                         recommendation: recommendation, currentKg: monthly(instance, load: load, region: region),
-                        afterKg: monthly(target, load: load * instance.vcpus / max(target.vcpus, 1), region: region), assumption: "\(target.type), same work"))
+                        afterKg: monthly(target, load: load * instance.vcpus / max(target.vcpus, 1), region: region), assumption: "\(target.type), same work",
+                        model: "replaced", afterType: target.type))
             case .unattachedVolume, .oldSnapshot:
                 let size = Double(resource.properties["Size"]?.intValue ?? resource.properties["VolumeSize"]?.intValue ?? 0)
                 guard size > 0 else { continue }
@@ -96,7 +106,7 @@ public enum CarbonWhatIf {
                 let replication = CarbonCoefficients.replication[snapshot ? "snapshot" : "ebs"]!
                 let itKWh = size * hours / 1_000 * (ssd ? CarbonCoefficients.ssdWattHoursPerTBHour : CarbonCoefficients.hddWattHoursPerTBHour) / 1_000 * replication
                 let kg = itKWh * estimator.pue(provider: "AWS", region: region) * estimator.factors(provider: "AWS", region: region, year: year).location
-                out.append(CarbonSaving(recommendation: recommendation, currentKg: kg, afterKg: 0, assumption: "deleted"))
+                out.append(CarbonSaving(recommendation: recommendation, currentKg: kg, afterKg: 0, assumption: "deleted", model: "deleted"))
             default:
                 continue
             }

@@ -21,6 +21,7 @@ struct APIController {
         group.get("compliance/:framework", use: compliance)
         group.get("audit-log", use: auditLog)
         addGovernanceRoutes(to: group)
+        addCarbonRoutes(to: group)
     }
 
     static func json(_ value: some Encodable) throws -> Response {

@@ -161,7 +161,8 @@ struct NotFoundMiddleware: RouterMiddleware {
         ("applications", "GET"), ("applications/*", "GET, PUT, DELETE"), ("policies", "GET"), ("exceptions", "GET, POST"),
         ("exceptions/*/decision", "POST"), ("changes", "GET"), ("users", "GET, POST"), ("tokens", "GET, POST"), ("tokens/*", "DELETE"),
         ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"), ("costs/recommendations", "GET"), ("cost-allocation", "GET, PUT"),
-        ("cost-allocation/preview", "POST"), ("budgets", "GET"), ("budgets/*", "PUT, DELETE"),
+        ("cost-allocation/preview", "POST"), ("budgets", "GET"), ("budgets/*", "PUT, DELETE"), ("carbon", "GET"), ("carbon/whatif", "GET"),
+        ("carbon/report", "GET"), ("carbon/settings", "GET, PUT"),
     ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }
 
     /// The methods an API path offers, or nil when it is no API path.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyCarbon
 import CanopyCompliance
 import CanopyDemo
 import CanopyFinOps
@@ -98,6 +99,19 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let anomalies = try await CostAnalysis.anomalies(store: store)
             printOut("  anomalies: \(anomalies.count)" + (anomalies.first.map { a in " (latest \(a.day): \(a.dimensions["service"] ?? "") in \(a.dimensions["account"] ?? ""), expected \(String(format: "%.2f", a.expected)), actual \(String(format: "%.2f", a.actual)), explained by \(a.explainedBy.map { "\($0.key) \($0.value)" }.joined()))" } ?? ""))
+            // Carbon of the last full month, by business unit, and what the savings would save.
+            let periods = try await store.costPeriods()
+            if let month = periods.dropLast().last ?? periods.last {
+                let carbon = CarbonBreakdown.build(try await CarbonLedger.build(months: [month], store: store), by: .businessUnit)
+                printOut(
+                    "\ncarbon \(month): \(String(format: "%.1f", carbon.total.kWh)) kWh, scope 2 \(String(format: "%.1f", carbon.total.locationKg)) kgCO2e (location-based), scope 3 \(String(format: "%.1f", carbon.total.embodiedKg)) kgCO2e (embodied); "
+                        + carbon.overall.map { "\($0.key) \(String(format: "%.1f", $0.totals.totalKg))" }.joined(separator: ", ") + " kgCO2e")
+                let judged = try await Recommender.judgementTime(store: store)
+                let savings = try await CarbonWhatIf.savings(try await Recommender().recommend(store: store, now: judged), store: store, now: judged)
+                printOut(
+                    "  what-if: the savings recommendations would save \(String(format: "%.1f", savings.reduce(0) { $0 + $1.savedKg })) kgCO2e a month; "
+                        + "\(CarbonCommand.coverageLine(carbon.coverage))")
+            }
         }
 
         printOut("""
@@ -117,6 +131,10 @@ struct DemoCommand: AsyncParsableCommand {
               canopy cost budgets --database \(database)
               canopy cost chargeback --database \(database) --month 2026-10
               canopy cost show --database \(database) --by bu --month \(CostCalendar.month(scans.first?.finishedAt ?? Date()))
+              canopy carbon show --database \(database) --by app --from 2026-09 --to 2026-10
+              canopy carbon whatif --database \(database)
+              canopy carbon whatif --database \(database) --app turbine-analytics --to-region eu-north-1
+              canopy carbon report --database \(database) --period 2026-Q3 --lang zh-TW -o esg-2026-q3.html
               canopy diff --database \(database) \(scans.last?.id ?? 1) \(scans.first?.id ?? 2)
             """)
         if let example {
