@@ -166,8 +166,8 @@ public enum CarbonPeriod {
 
     public static let maximumMonths = 120
 
-    /// Months from `--month` (any number), `--from`/`--to` (inclusive) or, with none of them,
-    /// the latest month of `ledger`.
+    /// Months from `--month` (any number), the ledger's months from `--from` to `--to`
+    /// (inclusive) or, with none of them, the latest month of `ledger` (none when it is empty).
     public static func months(month: [String], from: String?, to: String?, ledger: [String]) throws -> [String] {
         for text in month + [from, to].compactMap({ $0 }) where CostCalendar.monthSpan(text) == nil { throw Problem.badMonth(text) }
         if !month.isEmpty {
@@ -175,15 +175,13 @@ public enum CarbonPeriod {
             return Array(Set(month)).sorted()
         }
         if from != nil || to != nil {
-            let start = from ?? ledger.first ?? to!
-            let end = to ?? ledger.last ?? start
-            guard start <= end else { throw Problem.reversed(start, end) }
-            let months = span(start, end)
-            guard months.count <= maximumMonths else { throw Problem.tooLong(months.count) }
-            return months
+            // The ledger's months within the span: a span reaching past the ledger costs nothing.
+            let start = from ?? "0000-00"
+            let end = to ?? "9999-99"
+            if let from, let to, from > to { throw Problem.reversed(from, to) }
+            return ledger.filter { $0 >= start && $0 <= end }.sorted()
         }
-        guard let latest = ledger.last else { throw Problem.noMonths }
-        return [latest]
+        return ledger.last.map { [$0] } ?? []
     }
 
     /// `2026` (twelve months), `2026-Q3` (three) or `2026-09` (one).

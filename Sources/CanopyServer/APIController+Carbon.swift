@@ -52,9 +52,10 @@ extension APIController {
     @Sendable func carbonWhatIf(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let scope = try await AccessScope.of(try context.apiUser(), store: store)
         let q = request.uri.queryParameters
+        let months = try await carbonMonths(q)
         if let region = q.get("toRegion") {
             guard region.range(of: "^[a-z0-9-]{2,40}$", options: .regularExpression) != nil else { throw APIError.badParameter("toRegion", "'toRegion' is a region or site id") }
-            let months = try await carbonMonths(q)
+            guard !months.isEmpty else { throw APIError.notFound("cost ledger month to move (import cost first)") }
             guard months.count == 1 else { throw APIError.badParameter("month", "a what-if covers one month") }
             let ledger = try await CarbonLedger.build(months: months, store: store, allows: scope.accountFilter)
             let bu = q.get("bu")
@@ -82,6 +83,8 @@ extension APIController {
         let report: CarbonReport
         do {
             report = try await CarbonReport.build(period: period, store: store, allows: scope.accountFilter)
+        } catch CarbonPeriod.Problem.noMonths {
+            throw APIError.notFound("cost for \(period) in the ledger (import cost first)")
         } catch let problem as CarbonPeriod.Problem {
             throw APIError.badParameter("period", "\(problem)")
         }

@@ -481,7 +481,11 @@ extension APIController {
         do {
             return try Self.json(try await CostBreakdown.build(by: dimension, metric: metric, query: query, store: store))
         } catch let error as CostViewError {
-            throw APIError.badParameter("by", "\(error)")
+            // A category the rules do not define is something that is not there, like an unknown id.
+            switch error {
+            case .noCategories, .unknownCategory: throw APIError(status: .notFound, code: "not_found", message: "\(error)")
+            default: throw APIError.badParameter("by", "\(error)")
+            }
         }
     }
 

@@ -78,7 +78,7 @@ import Testing
             #expect(again.0 == .ok && again.1["versions"]?.arrayValue?.count == 1, "the same rules again are no new version")
             let byApp = try await send(.get, "/api/v1/costs?by=app&month=2026-10", .viewer)
             #expect(byApp.1["lines"]?.arrayValue?.contains { $0["key"] == "(shared: Support)" } == true)
-            #expect(try await send(.get, "/api/v1/costs?by=category", .viewer).0 == .badRequest, "no categories are defined")
+            #expect(try await send(.get, "/api/v1/costs?by=category", .viewer).0 == .notFound, "no categories are defined")
             let audit = try await fixture.dependencies.store.auditLog(limit: 5)
             #expect(audit.first { $0.action == "cost.allocation.apply" }?.actor == "user-ccoe")
 
