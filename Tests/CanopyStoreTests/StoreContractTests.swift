@@ -194,6 +194,25 @@ import Testing
         #expect(try await store.series(resourceUID: "uid", metric: series.metric)?.points.count == 2)
     }
 
+    @Test("carbon settings: the newest applied is in force, the same again is no change, invalid ones are refused", arguments: stores)
+    func carbonSettings(_ factory: Factory) async throws {
+        let store = try factory.make()
+        #expect(try await store.carbonSettings() == nil)
+        let site = CarbonSettings(marketFactors: ["tpe-dc1": 0.1], taiwanFactors: [2025: 0.46], sites: [.init(id: "tpe-dc1", name: "Taipei", pue: 1.6, grid: "TW")])
+        #expect(try await store.applyCarbonSettings(site, source: "sites: …", actor: "ccoe") != nil)
+        #expect(try await store.applyCarbonSettings(site, source: "sites: …", actor: "ccoe") == nil)
+        let current = try #require(try await store.carbonSettings())
+        #expect(current.settings == site && current.source == "sites: …" && current.actor == "ccoe")
+        var changed = site
+        changed.defaultUtilisation = 0.3
+        #expect(try await store.applyCarbonSettings(changed, source: "x", actor: "ccoe") != nil)
+        #expect(try await store.carbonSettings()?.settings.defaultUtilisation == 0.3)
+        var broken = site
+        broken.sites.append(.init(id: "dc2", name: "No factor", pue: 1.4))
+        await #expect(throws: StoreError.self) { try await store.applyCarbonSettings(broken, source: "x", actor: "ccoe") }
+        #expect(try await store.auditLog(limit: 10).filter { $0.action == "carbon.settings.apply" }.count == 2)
+    }
+
     @Test("scans list newest first with their scope", arguments: stores)
     func scansList(_ factory: Factory) async throws {
         let store = try factory.make()
