@@ -77,7 +77,7 @@ import Testing
     /// More usage, a dirtier grid or a busier CPU never lowers the estimate; storage, network,
     /// metered energy and the Taiwan factors behave as stated.
     @Test func estimatesAreMonotoneAndEachBasisIsPriced() {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededRandom(seed: 7)
         let types = ["m5.large", "c5.xlarge", "t3.medium", "r5.large", "m6g.large", "p3.2xlarge"]
         for _ in 0..<200 {
             let type = types[Int(generator.next() % UInt64(types.count))]
@@ -184,18 +184,6 @@ import Testing
     }
 }
 
-/// A tiny deterministic generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// CCF's CSVs quote fields with commas ("0,29"): a reader that honours quotes.
 enum CSVTestReader {

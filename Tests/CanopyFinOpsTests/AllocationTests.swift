@@ -3,6 +3,7 @@ import CanopyModel
 import CanopyPolicy
 import CanopyStore
 import Foundation
+import CanopyTestSupport
 import Testing
 
 /// Cost allocation: rules read with errors that point at the line, aliases, categories, shared
@@ -240,17 +241,4 @@ struct ArraySource: CostRowSource {
     var rows: [CostRecord]
     init(_ rows: [CostRecord]) { self.rows = rows.reversed() }
     mutating func next() throws -> CostRecord? { rows.popLast() }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing seed can be rerun.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
