@@ -71,8 +71,8 @@ public struct CarbonReport: Sendable, Codable {
         case ("scopes", true): return "營運排放列為範疇二（地點基礎與市場基礎），隱含排放列為範疇三；依溫室氣體盤查議定書，雲端服務的排放屬使用者的範疇三（類別一），申報時可能需要改列"
         case ("market", false): return "Market-based equals location-based wherever no market factor (certificates, green-power contracts) is configured"
         case ("market", true): return "未設定市場基礎係數（再生能源憑證、綠電契約）之處，市場基礎等於地點基礎"
-        case ("memory", false): return "Memory energy beyond what SPECpower's server figures include is not estimated (it needs physical chip counts the coefficients do not give)"
-        case ("memory", true): return "超出 SPECpower 伺服器數據所含的記憶體耗電未予估算（需要係數未提供的實體晶片數）"
+        case ("memory", false): return "Memory beyond SPECpower's servers follows CCF: the family's largest type stands for a server of one chip per 96 vCPUs; burstable (t) families get none"
+        case ("memory", true): return "超出 SPECpower 伺服器的記憶體依 CCF 方法估算：以同系列最大機型代表整台伺服器（每 96 vCPU 一顆晶片）；可爆量（t 系列）不計"
         case ("embodied", false): return "Embodied emissions are estimated for compute only, spread over a four-year server life"
         default: return "隱含排放僅估算運算資源，以伺服器四年使用年限攤提"
         }
@@ -128,8 +128,8 @@ public struct CarbonReport: Sendable, Codable {
         "unestimated": ("Usage spend left unestimated", "未能估算的用量費用"),
         "settings": ("Carbon settings in force (sha256)", "適用中的碳排設定（sha256）"),
         "methodText": (
-            "Energy follows the Cloud Carbon Footprint method: compute is vCPU-hours × (min W + utilisation × (max W − min W)) per microarchitecture, with GPUs where present; storage is TB-hours × 1.2 Wh (SSD) or 0.65 Wh (HDD) × the service's replication; network is 0.001 kWh/GB between regions; energy is multiplied by the provider's PUE (or the site's) and by the grid factor of the region and year. Embodied emissions are the platform's manufacturing emissions × hours ÷ 35,040 × vCPU ÷ the platform's vCPUs.",
-            "能源依 Cloud Carbon Footprint 方法估算：運算為 vCPU 小時 ×（最低瓦數 + 使用率 ×（最高瓦數 − 最低瓦數）），依處理器微架構，含 GPU；儲存為 TB 小時 × 1.2 Wh（SSD）或 0.65 Wh（HDD）× 服務的複寫倍數；網路為跨區域 0.001 kWh/GB；能源再乘以供應商（或機房）的 PUE 及該區域、該年度的電力排碳係數。隱含排放為平台製造排放 × 時數 ÷ 35,040 × vCPU ÷ 平台 vCPU 總數。"
+            "Energy follows the Cloud Carbon Footprint method: compute is vCPU-hours × (min W + utilisation × (max W − min W)) per microarchitecture, with GPUs where present, plus 0.000392 kWh per GB-hour of memory beyond SPECpower's servers; storage is TB-hours × 1.2 Wh (SSD) or 0.65 Wh (HDD) × the service's replication; network is 0.001 kWh/GB between regions; energy is multiplied by the provider's PUE (or the site's) and by the grid factor of the region and year. Embodied emissions are the platform's manufacturing emissions × hours ÷ 35,040 × vCPU ÷ the platform's vCPUs.",
+            "能源依 Cloud Carbon Footprint 方法估算：運算為 vCPU 小時 ×（最低瓦數 + 使用率 ×（最高瓦數 − 最低瓦數）），依處理器微架構，含 GPU，另加超出 SPECpower 伺服器之記憶體每 GB 小時 0.000392 kWh；儲存為 TB 小時 × 1.2 Wh（SSD）或 0.65 Wh（HDD）× 服務的複寫倍數；網路為跨區域 0.001 kWh/GB；能源再乘以供應商（或機房）的 PUE 及該區域、該年度的電力排碳係數。隱含排放為平台製造排放 × 時數 ÷ 35,040 × vCPU ÷ 平台 vCPU 總數。"
         ),
     ]
 

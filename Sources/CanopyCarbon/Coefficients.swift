@@ -25,16 +25,23 @@ public struct CarbonCoefficients: Sendable {
         /// Watts per vCPU at 0 % and 100 % utilisation (SPECpower, via CCF).
         public var minWatts: Double
         public var maxWatts: Double
+        /// Memory per physical chip of the SPECpower servers the watts come from, GB.
+        public var gigabytesPerChip: Double
 
-        public init(name: String, minWatts: Double, maxWatts: Double) {
+        public init(name: String, minWatts: Double, maxWatts: Double, gigabytesPerChip: Double = CarbonCoefficients.averageGigabytesPerChip) {
             self.name = name
             self.minWatts = minWatts
             self.maxWatts = maxWatts
+            self.gigabytesPerChip = gigabytesPerChip
         }
     }
 
-    public var instances: [String: Instance]
+    public var instances: [String: Instance] {
+        didSet { largestInFamily = Self.largest(instances) }
+    }
     public var microarchitectures: [String: Microarchitecture]
+    /// Family (`m5`, `db.r5`) → its largest type: CCF's stand-in for a whole server.
+    var largestInFamily: [String: Instance] = [:]
     /// AWS region → location-based factor, kgCO2e/kWh (CCF's table is in t/kWh).
     public var awsGridFactors: [String: (factor: Double, source: String)]
 
@@ -42,6 +49,8 @@ public struct CarbonCoefficients: Sendable {
     /// Watts per vCPU when the microarchitecture is unknown or has no SPECpower figures: CCF's AWS average.
     public static let averageMinWatts = 0.74
     public static let averageMaxWatts = 3.5
+    /// GB per chip when the microarchitecture is unknown (CCF's AWS average).
+    public static let averageGigabytesPerChip = 80.69
     public static let ssdWattHoursPerTBHour = 1.2
     public static let hddWattHoursPerTBHour = 0.65
     public static let networkKWhPerGB = 0.001
@@ -98,13 +107,50 @@ public struct CarbonCoefficients: Sendable {
         var microarchitectures: [String: Microarchitecture] = [:]
         for row in try rows("microarchitectures") {
             let name = row["microarchitecture"] ?? ""
-            microarchitectures[name] = Microarchitecture(name: name, minWatts: Double(row["min_watts"] ?? "") ?? 0, maxWatts: Double(row["max_watts"] ?? "") ?? 0)
+            microarchitectures[name] = Microarchitecture(
+                name: name, minWatts: Double(row["min_watts"] ?? "") ?? 0, maxWatts: Double(row["max_watts"] ?? "") ?? 0,
+                gigabytesPerChip: Double(row["gb_per_chip"] ?? "") ?? averageGigabytesPerChip)
         }
         var grid: [String: (Double, String)] = [:]
         for row in try rows("grid-factors-aws") {
             if let region = row["region"], let tonnes = Double(row["tco2e_per_kwh"] ?? "") { grid[region] = (tonnes * 1_000, row["source"] ?? "") }
         }
         return CarbonCoefficients(instances: instances, microarchitectures: microarchitectures, awsGridFactors: grid)
+    }
+
+    init(instances: [String: Instance], microarchitectures: [String: Microarchitecture], awsGridFactors: [String: (factor: Double, source: String)]) {
+        self.instances = instances
+        self.microarchitectures = microarchitectures
+        self.awsGridFactors = awsGridFactors
+        self.largestInFamily = Self.largest(instances)
+    }
+
+    static func family(_ type: String) -> String { type.split(separator: ".").dropLast().joined(separator: ".") }
+
+    static func largest(_ instances: [String: Instance]) -> [String: Instance] {
+        var found: [String: Instance] = [:]
+        for instance in instances.values {
+            let family = family(instance.type)
+            if let known = found[family], (known.vcpus, known.memoryGB, instance.type) >= (instance.vcpus, instance.memoryGB, known.type) { continue }
+            found[family] = instance
+        }
+        return found
+    }
+
+    /// Memory GB-hours beyond what SPECpower's servers carry, by CCF's method: the family's largest
+    /// type stands for a whole server of ⌈vCPU ÷ 96⌉ chips (m5zn and z1d: 2); the GB per chip above
+    /// the microarchitecture's is shared out by the instance's memory. Burstable (t) families are
+    /// left out, as CCF leaves them: their largest size is no whole server.
+    public func excessMemoryGBHours(_ instance: Instance, hours: Double) -> Double {
+        let family = Self.family(instance.type)
+        let base = family.split(separator: ".").last.map(String.init) ?? family
+        if base.first == "t", base.dropFirst().first?.isNumber == true { return 0 }
+        guard let largest = largestInFamily[family], largest.memoryGB > 0, instance.memoryGB > 0 else { return 0 }
+        let chips = ["m5zn", "z1d"].contains(base) ? 2.0 : (largest.vcpus / 96).rounded(.up)
+        let perChip = microarchitectures[instance.microarchitecture]?.gigabytesPerChip ?? Self.averageGigabytesPerChip
+        let delta = largest.memoryGB / max(chips, 1) - perChip
+        guard delta > 0 else { return 0 }
+        return delta / (largest.memoryGB / instance.memoryGB) * hours
     }
 
     /// Minimal CSV (the derived files are plain: no quotes, no embedded commas).

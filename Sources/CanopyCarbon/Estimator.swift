@@ -28,6 +28,8 @@ public struct CarbonEstimate: Sendable, Hashable {
     public var kWh: Double
     /// The servers' own energy, before PUE.
     public var itKWh: Double = 0
+    /// Of `itKWh`, the memory beyond SPECpower's servers (CCF's memory estimate).
+    public var memoryKWh: Double = 0
     /// Operational emissions, kgCO2e, with the location-based and the market-based factor.
     public var locationKg: Double
     public var marketKg: Double
@@ -147,6 +149,8 @@ public struct CarbonEstimator: Sendable {
             estimate.vcpuHours = instance.vcpus * hours
             estimate.measuredVCPUHours = measured == nil ? 0 : estimate.vcpuHours
             itKWh = perVCPU * estimate.vcpuHours / 1_000
+            estimate.memoryKWh = coefficients.excessMemoryGBHours(instance, hours: hours) * CarbonCoefficients.memoryKWhPerGBHour
+            itKWh += estimate.memoryKWh
             if instance.gpus > 0, let gpu = instance.gpu.flatMap({ CarbonCoefficients.gpuWatts[$0] }) {
                 itKWh += (gpu.min + load * (gpu.max - gpu.min)) * instance.gpus * hours / 1_000
             }

@@ -55,6 +55,7 @@ public enum CarbonWhatIf {
         func monthly(_ instance: CarbonCoefficients.Instance, load: Double, region: String, copies: Double = 1) -> Double {
             let watts = coefficients.watts(for: instance)
             let itKWh = (watts.min + load * (watts.max - watts.min)) * instance.vcpus * hours * copies / 1_000
+                + coefficients.excessMemoryGBHours(instance, hours: hours * copies) * CarbonCoefficients.memoryKWhPerGBHour
             let kWh = itKWh * estimator.pue(provider: "AWS", region: region)
             let embodied = instance.embodiedKg.map { $0 * hours * copies / CarbonCoefficients.serverLifeHours * instance.vcpus / max(instance.platformVCPUs, 1) } ?? 0
             return kWh * estimator.factors(provider: "AWS", region: region, year: year).location + embodied
