@@ -29,10 +29,21 @@ public struct CarbonReport: Sendable, Codable {
     public var coverage: CarbonCoverage
     public var sources: [String]
     public var settingsSHA256: String?
+    /// Emissions per unit of a business metric the user gives (e.g. per MWh delivered).
+    public var unitIntensity: UnitIntensity?
     public var defaultUtilisation: Double
     public var assumptions: [String]
 
-    public static func build(period: String, store: any CanopyStore, allows: (@Sendable (String) -> Bool)? = nil, now: Date = Date()) async throws -> CarbonReport {
+    public struct UnitIntensity: Sendable, Codable, Hashable {
+        public var name: String
+        public var quantity: Double
+        /// Location-based operational plus embodied, kgCO2e per unit.
+        public var kgPerUnit: Double
+    }
+
+    public static func build(
+        period: String, store: any CanopyStore, allows: (@Sendable (String) -> Bool)? = nil, unit: (name: String, quantity: Double)? = nil, now: Date = Date()
+    ) async throws -> CarbonReport {
         let months = try CarbonPeriod.months(period: period)
         let held = Set(try await store.costPeriods())
         let covered = months.filter(held.contains)
@@ -54,7 +65,9 @@ public struct CarbonReport: Sendable, Codable {
             period: period, months: covered, generatedAt: now, total: byMonth.total, previousYear: previous,
             byMonth: byMonth.overall.map { Row(key: $0.key, totals: $0.totals) }.sorted { $0.key < $1.key },
             byBusinessUnit: rows(.businessUnit), byApplication: rows(.application), byService: rows(.service), byRegion: rows(.region),
-            coverage: byMonth.coverage, sources: CarbonCoefficients.sources, settingsSHA256: ledger.settings?.sha256, defaultUtilisation: settings.defaultUtilisation,
+            coverage: byMonth.coverage, sources: CarbonCoefficients.sources, settingsSHA256: ledger.settings?.sha256,
+            unitIntensity: unit.flatMap { $0.quantity > 0 ? UnitIntensity(name: $0.name, quantity: $0.quantity, kgPerUnit: byMonth.total.totalKg / $0.quantity) : nil },
+            defaultUtilisation: settings.defaultUtilisation,
             assumptions: assumptions)
     }
 
@@ -99,6 +112,16 @@ public struct CarbonReport: Sendable, Codable {
         }
         add("total", period, total)
         if let previousYear { add("previous-year", period, previousYear) }
+        if let unitIntensity {
+            // The totals per unit of the user's metric, in the same columns.
+            var perUnit = CarbonTotals()
+            perUnit.kWh = total.kWh / unitIntensity.quantity
+            perUnit.locationKg = total.locationKg / unitIntensity.quantity
+            perUnit.marketKg = total.marketKg / unitIntensity.quantity
+            perUnit.embodiedKg = total.embodiedKg / unitIntensity.quantity
+            perUnit.cost = total.cost / unitIntensity.quantity
+            add("per-unit", unitIntensity.name, perUnit)
+        }
         for (section, rows) in [("month", byMonth), ("business-unit", byBusinessUnit), ("application", byApplication), ("service", byService), ("region", byRegion)] {
             for row in rows { add(section, row.key, row.totals) }
         }
@@ -114,6 +137,7 @@ public struct CarbonReport: Sendable, Codable {
         "s3": ("Scope 3, embodied (hardware manufacture)", "範疇三，隱含排放（硬體製造）"),
         "energy": ("Energy", "能源使用"), "kwh": ("kWh", "度（kWh）"), "cost": ("Cost", "費用"),
         "intensity": ("Intensity (gCO2e per currency unit)", "排放強度（每元 gCO2e）"),
+        "perUnit": ("Intensity per business unit of measure", "每單位業務量排放強度"),
         "yoy": ("Same months a year before", "去年同期"), "change": ("Change", "變化"),
         "byMonth": ("By month", "依月份"), "byBU": ("By business unit", "依事業單位"), "byApp": ("By application", "依應用系統"),
         "byService": ("By service", "依服務"), "byRegion": ("By region or site", "依區域或機房"),
@@ -167,7 +191,7 @@ public struct CarbonReport: Sendable, Codable {
         }
         h += """
             </table>
-            <p>\(t("energy")): <b>\(String(format: "%.1f", total.kWh))</b> \(t("kwh")) · \(t("cost")): \(String(format: "%.2f", total.cost)) · \(t("intensity")): \(total.gramsPerCurrency.map { String(format: "%.1f", $0) } ?? "–")</p></section>
+            <p>\(t("energy")): <b>\(String(format: "%.1f", total.kWh))</b> \(t("kwh")) · \(t("cost")): \(String(format: "%.2f", total.cost)) · \(t("intensity")): \(total.gramsPerCurrency.map { String(format: "%.1f", $0) } ?? "–")\(unitIntensity.map { " · \(t("perUnit")): \(String(format: "%.3f", $0.kgPerUnit)) kgCO2e / \(escape($0.name)) (\(String(format: "%g", $0.quantity)) \(escape($0.name)))" } ?? "")</p></section>
 
             """
         for (title, rows) in [("byMonth", byMonth), ("byBU", byBusinessUnit), ("byApp", byApplication), ("byService", byService), ("byRegion", byRegion)] {

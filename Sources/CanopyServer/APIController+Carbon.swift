@@ -80,9 +80,18 @@ extension APIController {
         let language = q.get("lang") ?? "en"
         guard ["en", "zh-TW"].contains(language) else { throw APIError.badParameter("lang", "'lang' is en or zh-TW") }
         guard let format = CarbonReport.Format(rawValue: q.get("format") ?? "json") else { throw APIError.badParameter("format", "'format' is html, csv or json") }
+        // `unit=MWh:125000`: a business metric and how many of it the period had.
+        var unit: (name: String, quantity: Double)?
+        if let text = q.get("unit") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 40, let quantity = Double(parts[1]), quantity > 0, quantity.isFinite else {
+                throw APIError.badParameter("unit", "'unit' is NAME:QUANTITY with a quantity above zero, e.g. MWh:125000")
+            }
+            unit = (String(parts[0]), quantity)
+        }
         let report: CarbonReport
         do {
-            report = try await CarbonReport.build(period: period, store: store, allows: scope.accountFilter)
+            report = try await CarbonReport.build(period: period, store: store, allows: scope.accountFilter, unit: unit)
         } catch CarbonPeriod.Problem.noMonths {
             throw APIError.notFound("cost for \(period) in the ledger (import cost first)")
         } catch let problem as CarbonPeriod.Problem {

@@ -32,6 +32,7 @@ struct CarbonCommand: AsyncParsableCommand {
         @Option(help: "Last month, YYYY-MM (inclusive).") var to: String?
         @Option(help: "2 (operational), 3 (embodied) or all.") var scope: Scope = .all
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
+        @OptionGroup var unit: UnitMetricOptions
 
         func run() async throws {
             let store = try database.open()
@@ -51,7 +52,25 @@ struct CarbonCommand: AsyncParsableCommand {
             rows.append(["total", ""] + cells(breakdown.total))
             let table = Table(columns: columns, rows: rows)
             printOut(try table.render(format) { try JSONOutput.encode(breakdown) })
-            if format == .table { printOut(CarbonCommand.coverageLine(breakdown.coverage)) }
+            if format == .table {
+                printOut(CarbonCommand.coverageLine(breakdown.coverage))
+                if let metric = try unit.metric() {
+                    printOut(String(format: "intensity: %.3f kgCO2e per %@ (location-based scope 2 + scope 3 over %.0f %@)", breakdown.total.totalKg / metric.quantity, metric.name, metric.quantity, metric.name))
+                }
+            }
+        }
+    }
+
+    /// A business metric to divide emissions by (the FinOps unit metric, for carbon).
+    struct UnitMetricOptions: ParsableArguments {
+        @Option(help: "A business metric to divide by, e.g. MWh (with --unit-quantity).") var unitName: String?
+        @Option(help: "How many of --unit-name the period had.") var unitQuantity: Double?
+
+        func metric() throws -> (name: String, quantity: Double)? {
+            guard (unitName == nil) == (unitQuantity == nil), (unitQuantity ?? 1) > 0 else {
+                throw ValidationError("--unit-name and --unit-quantity go together, with a quantity above zero")
+            }
+            return unitName.map { ($0, unitQuantity!) }
         }
     }
 
@@ -118,12 +137,13 @@ struct CarbonCommand: AsyncParsableCommand {
         @Option(help: "zh-TW or en.") var lang: String = "en"
         @Option(help: "html, csv or json.") var format: String = "html"
         @Option(name: .shortAndLong, help: "Write to this file (default: standard output).") var output: String?
+        @OptionGroup var unit: UnitMetricOptions
 
         func run() async throws {
             guard ["zh-TW", "en"].contains(lang) else { throw ValidationError("--lang is zh-TW or en") }
             guard let kind = CarbonReport.Format(rawValue: format) else { throw ValidationError("--format is html, csv or json") }
             let store = try database.open()
-            let report = try await CarbonReport.build(period: period, store: store)
+            let report = try await CarbonReport.build(period: period, store: store, unit: try unit.metric())
             let text = try report.render(kind, language: lang)
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)

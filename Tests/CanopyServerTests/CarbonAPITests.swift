@@ -37,6 +37,11 @@ import Testing
             let (status, zh) = try await get("/api/v1/carbon/report?period=2026-Q3&format=html&lang=zh-TW", .auditor)
             #expect(status == .ok && zh.contains("碳排放與能源報告") && zh.contains("2026-07, 2026-08, 2026-09"))
             #expect(try await get("/api/v1/carbon/report?period=2026&format=csv", .viewer).1.hasPrefix("section,key,kWh"))
+            // Intensity per the user's business metric.
+            let report = try JSONValue.parse(Data(try await get("/api/v1/carbon/report?period=2026-10&unit=MWh:1000", .viewer).1.utf8))
+            let kg = (report["total"]?["locationKg"]?.doubleValue ?? 0) + (report["total"]?["embodiedKg"]?.doubleValue ?? 0)
+            #expect(report["unitIntensity"]?["name"] == "MWh" && abs((report["unitIntensity"]?["kgPerUnit"]?.doubleValue ?? 0) - kg / 1_000) < 1e-9)
+            #expect(try await get("/api/v1/carbon/report?period=2026-10&unit=MWh:0", .viewer).0 == .badRequest)
             // Bad input names the parameter.
             let bad = try await get("/api/v1/carbon?by=planet", .viewer)
             #expect(bad.0 == .badRequest && bad.1.contains("\"field\":\"by\""))
