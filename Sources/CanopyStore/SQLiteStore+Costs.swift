@@ -97,6 +97,72 @@ public protocol CostRepository: Sendable {
 }
 
 /// Rows that may cross to the thread that writes them (they are read there and only there).
+/// A ledger row as stored: the record with its text and date encodings done.
+struct EncodedCostRow {
+    var record: CostRecord
+    var period, day: String
+    var billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd: DatabaseValue
+    var billed, effective, list, contracted: String
+    var quantity: String?
+    var tags, columns: String
+}
+
+/// Batches of encoded rows between the reading thread and the writing one. At most `depth`
+/// batches wait, so memory stays bounded whatever the file's size; the reader's error reaches
+/// the writer, and a writer that stops (an SQLite error) stops the reader.
+final class CostRowPipe: @unchecked Sendable {
+    static let batchSize = 1_024
+    static let depth = 4
+    private let condition = NSCondition()
+    private var batches: [[EncodedCostRow]] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+
+    /// Hands a batch over, waiting while the writer is `depth` behind; false once cancelled.
+    func put(_ batch: [EncodedCostRow]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.count >= Self.depth, !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        batches.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// The reader is done: at the end of the file (nil) or failed.
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch; nil at the end; the reader's error, if it failed.
+    func take() throws -> [EncodedCostRow]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty, !finished { condition.wait() }
+        if !batches.isEmpty {
+            let batch = batches.removeFirst()
+            condition.broadcast()
+            return batch
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// The writer stops taking (it finished or failed): a waiting reader returns.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        batches.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
 private final class SourceBox: @unchecked Sendable {
     var source: any CostRowSource
     init(_ source: any CostRowSource) { self.source = source }
@@ -227,42 +293,32 @@ extension SQLiteStore: CostRepository {
         var periods: Set<String> = []
         var count = 0
         var total: Decimal = 0
-        // Rows repeat their dates and tag sets: each is formatted once.
-        var dates: [Date: DatabaseValue] = [:]
-        var days: [Date: (month: String, day: String)] = [:]
-        func value(_ date: Date) -> DatabaseValue {
-            if let known = dates[date] { return known }
-            let value = date.databaseValue
-            dates[date] = value
-            return value
-        }
-        func calendar(_ date: Date) -> (month: String, day: String) {
-            if let known = days[date] { return known }
-            let value = (CostCalendar.month(date), CostCalendar.day(date))
-            days[date] = value
-            return value
-        }
-        while let r = try box.source.next() {
-            count += 1
-            let period = calendar(r.billingPeriodStart).month
-            let day = calendar(r.chargePeriodStart).day
-            periods.insert("\(period) \(r.provider)")
-            total += r.billedCost
-            let tags = CanopyJSON.object(r.tags)
-            let columns = CanopyJSON.object(r.columns)
-            let values: [(any DatabaseValueConvertible)?] = [
-                importID, period, r.provider, day, value(r.billingPeriodStart), value(r.billingPeriodEnd), value(r.chargePeriodStart), value(r.chargePeriodEnd),
-                r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
-                decimalText(r.billedCost), decimalText(r.effectiveCost), decimalText(r.listCost), decimalText(r.contractedCost), r.chargeCategory,
-                r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType, r.skuID,
-                r.consumedQuantity.map(decimalText), r.consumedUnit, r.commitmentDiscountID, r.commitmentDiscountStatus, tags, columns,
-            ]
-            try insert.execute(arguments: StatementArguments(values))
-            let key = DayKey(
-                period: period, provider: r.provider, day: day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
-                service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
-            add(r, to: &sums[key])
-            add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: tags)])
+        // Reading and encoding rows (CSV parsing, FOCUS mapping, JSON, decimal text) runs on a
+        // thread of its own, a batch ahead of the inserts: the two halves of an import cost about
+        // the same, and a server has a second core.
+        let pipe = CostRowPipe()
+        Thread.detachNewThread { Self.encodeRows(from: box, into: pipe) }
+        defer { pipe.cancel() }
+        while let batch = try pipe.take() {
+            for e in batch {
+                let r = e.record
+                count += 1
+                periods.insert("\(e.period) \(r.provider)")
+                total += r.billedCost
+                let values: [(any DatabaseValueConvertible)?] = [
+                    importID, e.period, r.provider, e.day, e.billingPeriodStart, e.billingPeriodEnd, e.chargePeriodStart, e.chargePeriodEnd,
+                    r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
+                    e.billed, e.effective, e.list, e.contracted, r.chargeCategory,
+                    r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType, r.skuID,
+                    e.quantity, r.consumedUnit, r.commitmentDiscountID, r.commitmentDiscountStatus, e.tags, e.columns,
+                ]
+                try insert.execute(arguments: StatementArguments(values))
+                let key = DayKey(
+                    period: e.period, provider: r.provider, day: e.day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
+                    service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
+                add(r, to: &sums[key])
+                add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: e.tags)])
+            }
         }
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {
@@ -285,6 +341,48 @@ extension SQLiteStore: CostRepository {
         return CostImport(
             id: importID, file: file, sha256: sha256, format: format, rows: count, periods: sortedPeriods, billedTotal: total, importedAt: now,
             actor: actor)
+    }
+
+    /// The producing half of an import: rows read from the file and encoded as the ledger stores
+    /// them, handed over in batches until the file ends, it fails, or the import stops taking them.
+    private static func encodeRows(from box: SourceBox, into pipe: CostRowPipe) {
+        var dates: [Date: DatabaseValue] = [:]
+        var days: [Date: (month: String, day: String)] = [:]
+        // Rows repeat their dates: each is formatted once.
+        func value(_ date: Date) -> DatabaseValue {
+            if let known = dates[date] { return known }
+            let value = date.databaseValue
+            dates[date] = value
+            return value
+        }
+        func calendar(_ date: Date) -> (month: String, day: String) {
+            if let known = days[date] { return known }
+            let value = (CostCalendar.month(date), CostCalendar.day(date))
+            days[date] = value
+            return value
+        }
+        var batch: [EncodedCostRow] = []
+        batch.reserveCapacity(CostRowPipe.batchSize)
+        do {
+            while let r = try box.source.next() {
+                batch.append(
+                    EncodedCostRow(
+                        record: r, period: calendar(r.billingPeriodStart).month, day: calendar(r.chargePeriodStart).day,
+                        billingPeriodStart: value(r.billingPeriodStart), billingPeriodEnd: value(r.billingPeriodEnd),
+                        chargePeriodStart: value(r.chargePeriodStart), chargePeriodEnd: value(r.chargePeriodEnd),
+                        billed: decimalText(r.billedCost), effective: decimalText(r.effectiveCost), list: decimalText(r.listCost),
+                        contracted: decimalText(r.contractedCost), quantity: r.consumedQuantity.map(decimalText),
+                        tags: CanopyJSON.object(r.tags), columns: CanopyJSON.object(r.columns)))
+                if batch.count == CostRowPipe.batchSize {
+                    guard pipe.put(batch) else { return }
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty, !pipe.put(batch) { return }
+            pipe.finish(nil)
+        } catch {
+            pipe.finish(error)
+        }
     }
 
     public func costImports() async throws -> [CostImport] {
