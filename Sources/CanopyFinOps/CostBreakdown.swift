@@ -122,7 +122,12 @@ public struct CostBreakdown: Sendable, Codable {
                 category = chosen
             }
             let aliasTable = allocator.rules.aliasTable
-            for piece in allocator.allocate(try await store.costSlices(query)) {
+            // Allocation sees the whole estate, so a proportional split weighs every unit's direct
+            // cost; a scoped view then keeps the pieces in its accounts.
+            var estate = query
+            estate.subAccounts = nil
+            let visible = query.subAccounts.map(Set.init)
+            for piece in allocator.allocate(try await store.costSlices(estate)) where visible?.contains(piece.attributes.account) ?? true {
                 let key: String?
                 switch dimension {
                 case .businessUnit: key = piece.unit

@@ -229,9 +229,22 @@ import Testing
         let statement = try await ChargebackStatement.build(unit: Self.ownership.businessUnits[1], month: "2026-10", store: store)
         #expect(statement.lines.map(\.application) == ["(shared: Support)", "(unassigned)"] && statement.billedTotal == 60)
 
+        // A proportional split inside one unit's account, seen from that account alone: the
+        // weights are every unit's direct cost in the estate, not only what the view shows.
+        let proportional = try AllocationFile.parse(
+            "shared_costs:\n  - {name: Support, match: {services: [AWSSupport]}, method: proportional, to: [gen, grid]}\n", file: "p.yaml")
+        _ = try await store.applyAllocation(proportional, source: "p", actor: "ccoe")
+        let scopedStore = try SQLiteStore()
+        try await scopedStore.replaceOwnership(Self.ownership, actor: "t")
+        let inOwnAccount = [row("111111111111", "AmazonEC2", "100"), row("222222222222", "AmazonEC2", "300"), row("111111111111", "AWSSupport", "40")]
+        _ = try await scopedStore.importCosts(file: "s.csv", sha256: "s", format: .focus12, rows: ArraySource(inOwnAccount), actor: "t")
+        _ = try await scopedStore.applyAllocation(proportional, source: "p", actor: "ccoe")
+        let scoped = try await CostBreakdown.build(by: .businessUnit, metric: .billed, query: CostQuery(subAccounts: ["111111111111"]), store: scopedStore)
+        #expect(Dictionary(uniqueKeysWithValues: scoped.lines.map { ($0.key, $0.cost) }) == ["gen": 110, "grid": 30])
+
         let v2 = try #require(try await store.applyAllocation(AllocationRules(), source: "", actor: "ccoe"))
-        #expect(v2.version == 2)
-        #expect(try await store.allocationVersions().map(\.version) == [2, 1])
+        #expect(v2.version == 3)
+        #expect(try await store.allocationVersions().map(\.version) == [3, 2, 1])
         #expect(try await store.currentAllocation()?.rules == AllocationRules())
     }
 }
