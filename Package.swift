@@ -34,6 +34,10 @@ let package = Package(
         .target(name: "CanopyIngest", dependencies: ["CanopyModel", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "CanopyFinOps", dependencies: ["CanopyModel", "CanopyStore"], swiftSettings: swiftSettings),
         .target(
+            name: "CanopyLake",
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps"],
             resources: [.copy("Resources/aws-instances.csv"), .copy("Resources/microarchitectures.csv"), .copy("Resources/grid-factors-aws.csv"), .copy("Resources/CCF-LICENSE")],
             swiftSettings: swiftSettings),
@@ -107,7 +111,7 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -150,6 +154,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CanopyModelTests", dependencies: ["CanopyModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanopyLakeTests",
+            dependencies: ["CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport"],
             swiftSettings: swiftSettings),

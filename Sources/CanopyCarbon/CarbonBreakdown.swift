@@ -149,7 +149,6 @@ public enum CarbonPeriod {
     public enum Problem: Error, CustomStringConvertible, Sendable {
         case badMonth(String)
         case badPeriod(String)
-        case reversed(String, String)
         case noMonths
         case tooLong(Int)
 
@@ -157,7 +156,6 @@ public enum CarbonPeriod {
             switch self {
             case .badMonth(let text): "'\(text)' is not a month: use YYYY-MM"
             case .badPeriod(let text): "'\(text)' is not a period: use a year (2026), a quarter (2026-Q3) or a month (2026-09)"
-            case .reversed(let from, let to): "the span \(from) … \(to) ends before it starts"
             case .noMonths: "the ledger has no cost rows for that period: import cost first (canopy cost import)"
             case .tooLong(let count): "\(count) months is more than one view covers (at most \(CarbonPeriod.maximumMonths)): narrow the span"
             }
@@ -175,10 +173,10 @@ public enum CarbonPeriod {
             return Array(Set(month)).sorted()
         }
         if from != nil || to != nil {
-            // The ledger's months within the span: a span reaching past the ledger costs nothing.
+            // The ledger's months within the span: a span reaching past the ledger costs nothing,
+            // and one that ends before it starts holds no month.
             let start = from ?? "0000-00"
             let end = to ?? "9999-99"
-            if let from, let to, from > to { throw Problem.reversed(from, to) }
             return ledger.filter { $0 >= start && $0 <= end }.sorted()
         }
         return ledger.last.map { [$0] } ?? []

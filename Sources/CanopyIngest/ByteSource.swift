@@ -87,3 +87,18 @@ func isGzip(_ path: String) -> Bool {
     guard let handle = FileHandle(forReadingAtPath: path), let head = try? handle.read(upToCount: 2) else { return false }
     return head.count == 2 && head[head.startIndex] == 0x1f && head[head.startIndex + 1] == 0x8b
 }
+
+/// A whole file's bytes, inflated when it is gzip: for formats read whole (CloudTrail log files
+/// are a few megabytes at most). A truncated gzip is an error naming the file.
+public enum FileBytes {
+    public static func read(_ path: String) throws -> Data {
+        var source: any ByteSource = isGzip(path) ? try GzipByteSource(path: path) : try FileByteSource(path: path)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var data = Data()
+        while true {
+            let count = try source.read(into: &buffer)
+            if count == 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+}

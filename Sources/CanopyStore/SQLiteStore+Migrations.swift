@@ -401,6 +401,48 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0010-activity-lake") { db in
+            try db.execute(
+                sql: """
+                    -- The activity lake: append-only, each event's hash chained to the one before.
+                    CREATE TABLE lake_event (
+                        seq INTEGER PRIMARY KEY,
+                        event_id TEXT NOT NULL UNIQUE,
+                        event_time DATETIME NOT NULL,
+                        account TEXT NOT NULL,
+                        region TEXT NOT NULL,
+                        event_source TEXT NOT NULL,
+                        event_name TEXT NOT NULL,
+                        user_arn TEXT,
+                        user_type TEXT,
+                        source_ip TEXT,
+                        error_code TEXT,
+                        read_only BOOLEAN,
+                        body TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX lake_event_time ON lake_event(event_time);
+                    CREATE INDEX lake_event_name ON lake_event(event_name, event_time);
+                    CREATE INDEX lake_event_user ON lake_event(user_arn, event_time);
+                    -- Signed digests sealing the chain up to a position.
+                    CREATE TABLE lake_digest (
+                        id INTEGER PRIMARY KEY,
+                        first_seq INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL,
+                        head_hash TEXT NOT NULL,
+                        previous_signature TEXT NOT NULL,
+                        signed_at DATETIME NOT NULL,
+                        signature TEXT NOT NULL
+                    );
+                    -- The Ed25519 key that signs digests, its private half sealed (SecretBox).
+                    CREATE TABLE lake_key (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        sealed_private_key TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -31,31 +31,10 @@ struct CostCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.open()
-            var local: [(path: String, name: String)] = []
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-cost-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
-            for path in paths {
-                guard let (bucket, prefix) = S3Objects.parse(path) else {
-                    local.append((path, path))
-                    continue
-                }
-                // Downloaded in ranges to a private folder first; the import then reads them like files.
-                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                let environment = ProcessInfo.processInfo.environment
-                try await AsyncHTTPClientTransport.with { transport in
-                    let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
-                    let bucketRegion = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-                    let objects = try await S3Objects.list(client: client, bucket: bucket, prefix: prefix, region: bucketRegion)
-                        .filter { ($0.key.hasSuffix(".csv") || $0.key.hasSuffix(".csv.gz")) && $0.size > 0 }
-                        .sorted { $0.key < $1.key }
-                    if objects.isEmpty { printErr("\(path): no .csv or .csv.gz objects") }
-                    for (index, object) in objects.enumerated() {
-                        let file = work.appendingPathComponent("\(index)-" + (object.key.split(separator: "/").last.map(String.init) ?? "object"))
-                        try await S3Objects.download(client: client, bucket: bucket, key: object.key, region: bucketRegion, to: file)
-                        local.append((file.path, "s3://\(bucket)/\(object.key)"))
-                    }
-                }
-            }
+            let local = try await S3Sources.localFiles(
+                paths, suffixes: [".csv", ".csv.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
             for (path, name) in local {
                 let file: CostFile
                 do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error, shownAs: (path, name)) }

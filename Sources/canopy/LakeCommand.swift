@@ -1,0 +1,110 @@
+import ArgumentParser
+import CanopyLake
+import CanopyModel
+import CanopyStore
+import Crypto
+import Foundation
+
+/// `canopy lake`: the tamper-evident activity lake.
+struct LakeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lake", abstract: "The activity lake: CloudTrail events, hash-chained and sealed by signed digests; import, query, verify.",
+        subcommands: [Import.self, Query.self, Verify.self, Key.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import CloudTrail log files ({\"Records\": […]} or a JSON array; .json or .json.gz): events already in the lake (by eventID) are left alone; each import is sealed by a signed digest.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @Argument(help: "Files, or s3://bucket/prefix (every .json and .json.gz object under it).") var paths: [String]
+        @Flag(help: "Count and report records without eventID, eventTime, eventSource or eventName, and import the rest (default: reject the file).")
+        var skipBadRecords = false
+        @Option(help: "For s3:// sources: the AWS profile.") var profile: String?
+        @Option(help: "For s3:// sources: an endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
+        @Option(help: "For s3:// sources: the bucket's region.") var region: String?
+
+        func run() async throws {
+            let store = try database.open()
+            let signer = try await LakeSigner.load(store: store, box: try database.secretBox())
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lake-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: work) }
+            let files = try await S3Sources.localFiles(paths, suffixes: [".json", ".json.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
+            for (path, name) in files {
+                let read = try CloudTrailReader.read(path: path, name: name, skipBad: skipBadRecords)
+                let appended = try await store.appendLakeEvents(read.events, source: name, actor: actor.resolved) { try signer.sign($0) }
+                printOut(
+                    "\(name): \(appended.added) events added, \(appended.duplicates) already in the lake"
+                        + (read.skipped.isEmpty ? "" : ", \(read.skipped.count) bad records skipped") + (appended.digest.map { ", sealed by digest #\($0.id)" } ?? ""))
+                for problem in read.skipped.prefix(20) { printErr("  skipped: \(problem)") }
+            }
+        }
+    }
+
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "query",
+            abstract: "Events matching a filter, e.g. 'eventName=StopLogging and eventTime>=2024-07-01'. Fields: \(LakeQuery.fields.joined(separator: ", ")); operators = != >= <= > < ~ (contains); field=* present.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The filter (empty: every event).") var filter: String = ""
+        @Flag(help: "Print how many events match, nothing else.") var count = false
+        @Option(help: "At most this many events.") var limit: Int = 1_000
+        @Option(help: "table, json (the records as received) or csv.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let store = try database.open()
+            let parsed: LakeFilter
+            do { parsed = try LakeQuery.parse(filter) } catch let problem as LakeQuery.Problem { throw ValidationError(problem.description) }
+            if count {
+                printOut(String(try await store.countLakeEvents(parsed)))
+                return
+            }
+            let events = try await store.lakeEvents(parsed, limit: limit)
+            switch format {
+            case .json: printOut(String(LakeExport.json(events).dropLast()))
+            case .csv: printOut(String(LakeExport.csv(events).dropLast()))
+            default:
+                let table = Table(
+                    columns: ["time", "account", "region", "source", "event", "principal", "ip", "error"],
+                    rows: events.map {
+                        [Timestamps.iso8601($0.eventTime), $0.account, $0.region, $0.eventSource, $0.eventName, $0.userARN ?? $0.userType ?? "", $0.sourceIP ?? "", $0.errorCode ?? ""]
+                    })
+                printOut(try table.render(.table) { Data() })
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Recompute the hash chain and check every signed digest; exit 0 only when the lake is intact, else name the first broken link.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Verify with this public key (PEM or base64, from `canopy lake key`) instead of the one the database holds.") var publicKey: String?
+
+        func run() async throws {
+            let store = try database.open()
+            let key: Curve25519.Signing.PublicKey
+            if let publicKey {
+                key = try LakeSigner.publicKey(text: try String(contentsOfFile: publicKey, encoding: .utf8))
+            } else {
+                key = try await LakeSigner.load(store: store, box: try database.secretBox()).publicKey
+            }
+            let result = try await LakeVerifier.verify(store: store, publicKey: key)
+            if let problem = result.problem {
+                printErr("lake BROKEN: \(problem)")
+                throw ExitCode(1)
+            }
+            printOut("lake intact: \(result.events) events, \(result.digests) signed digests")
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "key", abstract: "Print the lake's public key (PEM), to verify a copy of the lake elsewhere.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let signer = try await LakeSigner.load(store: try database.open(), box: try database.secretBox())
+            printOut(String(LakeSigner.pem(signer.publicKey).dropLast()))
+        }
+    }
+}
