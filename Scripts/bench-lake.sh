@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Activity lake benchmark (figures for notes, never for tests): the 310 corpus CloudTrail events
+# replicated to EVENTS events (default 1,000,000) with fresh ids and times, in files of 10,000
+# records as S3 delivers them; Canopy's release build imports them (parse, hash chain, one signed
+# digest a file), then verifies the whole lake and runs an eventName query.
+#
+#     Scripts/bench-lake.sh [EVENTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events="${1:-1000000}"
+work="${BENCH_DIR:-/tmp/canopy-bench-lake}"
+corpus="${CANOPY_SHARED:-../shared}/corpus/cloudtrail/stratus-red-team"
+source Scripts/bench-common.sh
+mkdir -p "$work/files"
+if [ ! -f "$work/files/.done-$events" ]; then
+    rm -rf "$work/files" && mkdir -p "$work/files"
+    python3 - "$corpus" "$work/files" "$events" <<'PY'
+import glob, json, sys, uuid, datetime
+corpus, out, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+records = [r for f in sorted(glob.glob(corpus + "/*.json")) for r in json.load(open(f))]
+start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+written, index = 0, 0
+while written < total:
+    batch = []
+    for _ in range(min(10_000, total - written)):
+        r = dict(records[written % len(records)])
+        r["eventID"] = str(uuid.UUID(int=written + 1))
+        r["eventTime"] = (start + datetime.timedelta(seconds=written)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        batch.append(r)
+        written += 1
+    json.dump({"Records": batch}, open(f"{out}/{index:05d}.json", "w"))
+    index += 1
+open(f"{out}/.done-{total}", "w").close()
+PY
+fi
+swift build -c release --product canopy > /dev/null
+canopy=.build/release/canopy
+rm -f "$work/lake.db" "$work/lake.db-wal" "$work/lake.db-shm" "$work/lake.db.key"
+measure import "$canopy" lake import --database "$work/lake.db" "$work"/files/*.json
+read -r seconds rss < "$work/import.time"
+python3 -c "print(f'import: {$events} events in {$seconds} s = {$events / max($seconds, 1e-9):,.0f} events/s, peak RSS {$rss / 1024:.0f} MiB')"
+measure verify "$canopy" lake verify --database "$work/lake.db"
+read -r seconds rss < "$work/verify.time"
+echo "verify: $seconds s, peak RSS $((rss / 1024)) MiB ($(cat "$work/verify.out"))"
+for attempt in 1 2 3; do
+    measure query "$canopy" lake query --database "$work/lake.db" --count 'eventName=StopLogging'
+    read -r seconds rss < "$work/query.time"
+    echo "query eventName=StopLogging (whole process): $seconds s, $(cat "$work/query.out") events"
+done
