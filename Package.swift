@@ -170,7 +170,7 @@ let package = Package(
             name: "CanopyAWSTests",
             dependencies: [
                 "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyTestSupport", "CanopyIngest", "CanopyFinOps",
+                "CanopyTestSupport", "CanopyIngest", "CanopyFinOps", "CanopyLake",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

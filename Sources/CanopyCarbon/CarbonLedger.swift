@@ -41,12 +41,12 @@ public struct CarbonLedger: Sendable {
         for month in months where held.contains(month) {
             guard let span = CostCalendar.monthSpan(month) else { throw CostViewError.badMonth(month) }
             let box = EstimateBox()
-            try await store.eachCostRow(period: month) { row in
-                let estimate = estimator.estimate(row)
-                if allows?(estimate.attributes.account) ?? true { box.items.append(estimate) }
-            }
+            try await store.eachCostRow(period: month) { row in box.items.append(estimator.estimate(row)) }
+            // Usage priced from cost takes the estate's kWh per dollar, whoever is looking; the
+            // caller's scope applies after.
             var estimates = box.items
             Self.priceFromCost(&estimates, estimator: estimator)
+            if let allows { estimates.removeAll { !allows($0.attributes.account) } }
             // Shared splits: each unit's share of the split's cost this month.
             var splitShares: [String: [(unit: String?, share: Double)]] = [:]
             var splitTotals: [String: [String?: Double]] = [:]
