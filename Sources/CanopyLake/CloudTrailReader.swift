@@ -35,7 +35,7 @@ public enum CloudTrailReader {
 
     public static func parse(_ data: Data, file: String, skipBad: Bool = false) throws -> Result {
         let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw LakeInputError.file(file, "is not valid JSON (\(error))") }
+        do { root = try LakeJSON.parse(data) } catch { throw LakeInputError.file(file, "is not valid JSON (\(error))") }
         let records: [JSONValue]
         if let list = root["Records"]?.arrayValue {
             records = list
@@ -77,6 +77,6 @@ public enum CloudTrailReader {
             eventID: id, eventTime: time, account: record["recipientAccountId"]?.stringValue ?? identity?["accountId"]?.stringValue ?? "",
             region: record["awsRegion"]?.stringValue ?? "", eventSource: try required("eventSource"), eventName: try required("eventName"),
             userARN: identity?["arn"]?.stringValue, userType: identity?["type"]?.stringValue, sourceIP: record["sourceIPAddress"]?.stringValue,
-            errorCode: record["errorCode"]?.stringValue, readOnly: record["readOnly"]?.boolValue, body: record.canonicalJSON())
+            errorCode: record["errorCode"]?.stringValue, readOnly: record["readOnly"]?.boolValue, body: LakeJSON.canonical(record))
     }
 }

@@ -125,7 +125,7 @@ public enum LakeVerifier {
 
     /// The first indexed column that is not what the body says, if any.
     static func columnsDisagree(_ event: LakeEvent) -> String? {
-        guard let record = try? JSONValue.parse(Data(event.body.utf8)),
+        guard let record = try? LakeJSON.parse(Data(event.body.utf8)),
             let lifted = try? CloudTrailReader.event(record, file: "", index: 0)
         else { return "body" }
         if lifted.eventID != event.eventID { return "eventID" }

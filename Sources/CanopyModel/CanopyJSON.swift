@@ -17,7 +17,7 @@ public enum CanopyJSON {
         return out + "}"
     }
 
-    static func appendString(_ text: String, to out: inout String) {
+    public static func appendString(_ text: String, to out: inout String) {
         out += "\""
         // Nearly every key and value needs no escaping: copied whole.
         guard text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) else {

@@ -110,6 +110,24 @@ import Testing
         #expect(expected.contains { problem.contains("#\($0)") }, "\(tamper) at #\(position): \(problem)")
     }
 
+    /// The lake's own JSON reader agrees with Foundation's on every corpus file, and on escapes,
+    /// surrogate pairs and numbers; its canonical text is stable.
+    @Test func lakeJSONAgreesWithFoundation() throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path) where name.hasSuffix(".json") {
+            let data = try Data(contentsOf: Self.corpus.appendingPathComponent(name))
+            #expect(try LakeJSON.parse(data) == JSONValue.parse(data), "\(name)")
+        }
+        let tricky = #"{"a":"q\"b\\s\/l\n\t\u00e9\ud83d\ude00","n":[-0,12,-3.5e2,1.25,9223372036854775807],"z":null,"t":true,"e":{},"l":[]}"#
+        let parsed = try LakeJSON.parse(Data(tricky.utf8))
+        #expect(parsed == (try JSONValue.parse(tricky)))
+        #expect(parsed["a"] == .string("q\"b\\s/l\n\té😀"))
+        #expect(try LakeJSON.parse(Data(LakeJSON.canonical(parsed).utf8)) == parsed)
+        #expect(LakeJSON.canonical(["b": 1, "a": [true, .null]]) == #"{"a":[true,null],"b":1}"#)
+        for bad in [#"{"a":}"#, #"[1,]"#, #""\ud800""#, "[1] 2", #"{"a":"\x"}"#, "tru", "\"unterminated"] {
+            #expect(throws: LakeJSON.Problem.self, "\(bad)") { try LakeJSON.parse(Data(bad.utf8)) }
+        }
+    }
+
     @Test func badInputNamesTheFileRecordAndField() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lake-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
