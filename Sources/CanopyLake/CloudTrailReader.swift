@@ -21,7 +21,7 @@ public enum LakeInputError: Error, CustomStringConvertible, Sendable, Equatable 
 /// the lake's chain covers; the common fields are lifted out for queries.
 public enum CloudTrailReader {
     public struct Result: Sendable {
-        public var events: [LakeEventInput]
+        public var events: [LakeRecord]
         /// Records left out with `skipBad`, each with why.
         public var skipped: [LakeInputError]
     }
@@ -46,7 +46,7 @@ public enum CloudTrailReader {
         } else {
             throw LakeInputError.file(file, "holds neither {\"Records\": [...]} nor a JSON array of records")
         }
-        var events: [LakeEventInput] = []
+        var events: [LakeRecord] = []
         var skipped: [LakeInputError] = []
         events.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
@@ -59,7 +59,7 @@ public enum CloudTrailReader {
         return Result(events: events, skipped: skipped)
     }
 
-    static func event(_ record: JSONValue, file: String, index: Int) throws -> LakeEventInput {
+    static func event(_ record: JSONValue, file: String, index: Int) throws -> LakeRecord {
         func required(_ field: String) throws -> String {
             guard let value = record[field]?.stringValue, !value.isEmpty else {
                 throw LakeInputError.record(file: file, index: index, field: field, "is missing")
@@ -73,7 +73,7 @@ public enum CloudTrailReader {
             throw LakeInputError.record(file: file, index: index, field: "eventTime", "'\(timeText)' is not an ISO 8601 time")
         }
         let identity = record["userIdentity"]
-        return LakeEventInput(
+        return LakeRecord(
             eventID: id, eventTime: time, account: record["recipientAccountId"]?.stringValue ?? identity?["accountId"]?.stringValue ?? "",
             region: record["awsRegion"]?.stringValue ?? "", eventSource: try required("eventSource"), eventName: try required("eventName"),
             userARN: identity?["arn"]?.stringValue, userType: identity?["type"]?.stringValue, sourceIP: record["sourceIPAddress"]?.stringValue,

@@ -128,17 +128,16 @@ public enum LakeVerifier {
         guard let record = try? LakeJSON.parse(Data(event.body.utf8)),
             let lifted = try? CloudTrailReader.event(record, file: "", index: 0)
         else { return "body" }
-        if lifted.eventID != event.eventID { return "eventID" }
-        if lifted.eventTime != event.eventTime { return "eventTime" }
-        if lifted.account != event.account { return "account" }
-        if lifted.region != event.region { return "region" }
-        if lifted.eventSource != event.eventSource { return "eventSource" }
-        if lifted.eventName != event.eventName { return "eventName" }
-        if lifted.userARN != event.userARN { return "userIdentity.arn" }
-        if lifted.userType != event.userType { return "userIdentity.type" }
-        if lifted.sourceIP != event.sourceIP { return "sourceIPAddress" }
-        if lifted.errorCode != event.errorCode { return "errorCode" }
-        if lifted.readOnly != event.readOnly { return "readOnly" }
+        let stored = event.record
+        if lifted == stored { return nil }
+        let fields: [(String, Bool)] = [
+            ("eventID", lifted.eventID == stored.eventID), ("eventTime", lifted.eventTime == stored.eventTime), ("account", lifted.account == stored.account),
+            ("region", lifted.region == stored.region), ("eventSource", lifted.eventSource == stored.eventSource),
+            ("eventName", lifted.eventName == stored.eventName), ("userIdentity.arn", lifted.userARN == stored.userARN),
+            ("userIdentity.type", lifted.userType == stored.userType), ("sourceIPAddress", lifted.sourceIP == stored.sourceIP),
+            ("errorCode", lifted.errorCode == stored.errorCode), ("readOnly", lifted.readOnly == stored.readOnly),
+        ]
+        if let different = fields.first(where: { !$0.1 }) { return different.0 }
         return nil
     }
 }

@@ -1,10 +1,8 @@
 import Foundation
 
-/// One activity event in the lake: the CloudTrail record as received (`body`, canonical JSON) and
-/// the common fields queries filter on, with its place in the hash chain.
-public struct LakeEvent: Sendable, Hashable, Codable {
-    /// Position in the lake, from 1, without gaps.
-    public var seq: Int64
+/// What one CloudTrail record says: the record as received (`body`, canonical JSON) and the
+/// common fields queries filter on, lifted out of it.
+public struct LakeRecord: Sendable, Hashable, Codable {
     public var eventID: String
     public var eventTime: Date
     public var account: String
@@ -17,14 +15,11 @@ public struct LakeEvent: Sendable, Hashable, Codable {
     public var errorCode: String?
     public var readOnly: Bool?
     public var body: String
-    /// SHA-256 (hex) of this event chained to the one before (`LakeChain.link`).
-    public var hash: String
 
     public init(
-        seq: Int64, eventID: String, eventTime: Date, account: String, region: String, eventSource: String, eventName: String, userARN: String?,
-        userType: String?, sourceIP: String?, errorCode: String?, readOnly: Bool?, body: String, hash: String
+        eventID: String, eventTime: Date, account: String, region: String, eventSource: String, eventName: String, userARN: String?,
+        userType: String?, sourceIP: String?, errorCode: String?, readOnly: Bool?, body: String
     ) {
-        self.seq = seq
         self.eventID = eventID
         self.eventTime = eventTime
         self.account = account
@@ -37,8 +32,26 @@ public struct LakeEvent: Sendable, Hashable, Codable {
         self.errorCode = errorCode
         self.readOnly = readOnly
         self.body = body
+    }
+}
+
+/// One activity event in the lake: a record with its place in the hash chain. Its record's
+/// fields read as its own (`event.eventName`).
+@dynamicMemberLookup
+public struct LakeEvent: Sendable, Hashable, Codable {
+    /// Position in the lake, from 1, without gaps.
+    public var seq: Int64
+    public var record: LakeRecord
+    /// SHA-256 (hex) of this event chained to the one before (`LakeChain.link`).
+    public var hash: String
+
+    public init(seq: Int64, record: LakeRecord, hash: String) {
+        self.seq = seq
+        self.record = record
         self.hash = hash
     }
+
+    public subscript<T>(dynamicMember field: KeyPath<LakeRecord, T>) -> T { record[keyPath: field] }
 }
 
 /// A signed statement that the lake held events 1…`lastSeq` with `headHash` at their end: Ed25519

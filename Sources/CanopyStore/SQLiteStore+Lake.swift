@@ -27,41 +27,6 @@ public enum LakeChain {
     }
 }
 
-/// An event read from a log file, before it has a place in the lake.
-public struct LakeEventInput: Sendable, Hashable {
-    public var eventID: String
-    public var eventTime: Date
-    public var account: String
-    public var region: String
-    public var eventSource: String
-    public var eventName: String
-    public var userARN: String?
-    public var userType: String?
-    public var sourceIP: String?
-    public var errorCode: String?
-    public var readOnly: Bool?
-    /// The record as canonical JSON (sorted keys): what the chain covers.
-    public var body: String
-
-    public init(
-        eventID: String, eventTime: Date, account: String, region: String, eventSource: String, eventName: String, userARN: String?, userType: String?,
-        sourceIP: String?, errorCode: String?, readOnly: Bool?, body: String
-    ) {
-        self.eventID = eventID
-        self.eventTime = eventTime
-        self.account = account
-        self.region = region
-        self.eventSource = eventSource
-        self.eventName = eventName
-        self.userARN = userARN
-        self.userType = userType
-        self.sourceIP = sourceIP
-        self.errorCode = errorCode
-        self.readOnly = readOnly
-        self.body = body
-    }
-}
-
 /// What one append did.
 public struct LakeAppend: Sendable, Hashable {
     public var added: Int
@@ -75,7 +40,7 @@ public struct LakeAppend: Sendable, Hashable {
 public protocol LakeRepository: Sendable {
     /// Appends the events not in the lake yet (by event id) in one transaction, chains them, and
     /// seals them with a digest signed by `sign` (message → signature); audited as `lake.import`.
-    func appendLakeEvents(_ events: [LakeEventInput], source: String, actor: String, sign: @escaping @Sendable (Data) throws -> Data) async throws -> LakeAppend
+    func appendLakeEvents(_ events: [LakeRecord], source: String, actor: String, sign: @escaping @Sendable (Data) throws -> Data) async throws -> LakeAppend
     /// Every event in order of `seq`, as stored (verification reads them all, so a cursor).
     func eachLakeEvent(_ body: @escaping @Sendable (LakeEvent) throws -> Void) async throws
     func lakeDigests() async throws -> [LakeDigest]
@@ -88,7 +53,7 @@ public protocol LakeRepository: Sendable {
 }
 
 extension SQLiteStore: LakeRepository {
-    public func appendLakeEvents(_ events: [LakeEventInput], source: String, actor: String, sign: @escaping @Sendable (Data) throws -> Data) async throws -> LakeAppend {
+    public func appendLakeEvents(_ events: [LakeRecord], source: String, actor: String, sign: @escaping @Sendable (Data) throws -> Data) async throws -> LakeAppend {
         try await writer.write { db in
             let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM lake_event ORDER BY seq DESC LIMIT 1")
             var seq: Int64 = last?["seq"] ?? 0
@@ -136,8 +101,11 @@ extension SQLiteStore: LakeRepository {
 
     static func lakeEvent(_ row: Row) -> LakeEvent {
         LakeEvent(
-            seq: row[0], eventID: row[1], eventTime: row[2], account: row[3], region: row[4], eventSource: row[5], eventName: row[6], userARN: row[7],
-            userType: row[8], sourceIP: row[9], errorCode: row[10], readOnly: row[11], body: row[12], hash: row[13])
+            seq: row[0],
+            record: LakeRecord(
+                eventID: row[1], eventTime: row[2], account: row[3], region: row[4], eventSource: row[5], eventName: row[6], userARN: row[7],
+                userType: row[8], sourceIP: row[9], errorCode: row[10], readOnly: row[11], body: row[12]),
+            hash: row[13])
     }
 
     static let lakeColumns = "seq, event_id, event_time, account, region, event_source, event_name, user_arn, user_type, source_ip, error_code, read_only, body, hash"
