@@ -57,7 +57,6 @@ public struct Recommender: Sendable {
         self.snapshotAgeDays = snapshotAgeDays
     }
 
-
     static let nextGeneration = ["t2": "t3", "m3": "m5", "m4": "m5", "c4": "c5", "r4": "r5"]
     static let graviton = ["t3": "t4g", "m5": "m6g", "c5": "c6g", "r5": "r6g"]
 
