@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "CanopyServer",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon",
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon", "CanopyLake",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "CanopyServerTests",
             dependencies: [
-                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport",
+                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport", "CanopyLake",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -50,9 +50,44 @@ public struct LakeVerification: Sendable, Codable {
     /// The first broken link, if any ("event #12 (id …): …").
     public var problem: String?
     public var intact: Bool { problem == nil }
+
+    public init(events: Int64, digests: Int, unsealed: Int64, problem: String?) {
+        self.events = events
+        self.digests = digests
+        self.unsealed = unsealed
+        self.problem = problem
+    }
+
+    enum CodingKeys: String, CodingKey { case events, digests, unsealed, problem, intact }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(events, forKey: .events)
+        try container.encode(digests, forKey: .digests)
+        try container.encode(unsealed, forKey: .unsealed)
+        try container.encodeIfPresent(problem, forKey: .problem)
+        try container.encode(intact, forKey: .intact)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            events: try container.decode(Int64.self, forKey: .events), digests: try container.decode(Int.self, forKey: .digests),
+            unsealed: try container.decode(Int64.self, forKey: .unsealed), problem: try container.decodeIfPresent(String.self, forKey: .problem))
+    }
 }
 
 public enum LakeVerifier {
+    /// Verifies with the public key the lake holds (an empty lake, with no key yet, is intact).
+    /// To trust nothing in the database, verify with an exported key instead.
+    public static func verifyStored(store: any CanopyStore) async throws -> LakeVerification {
+        guard let key = try await store.lakeKey() else {
+            let events = try await store.countLakeEvents(LakeFilter())
+            return LakeVerification(events: Int64(events), digests: 0, unsealed: Int64(events), problem: events == 0 ? nil : "events without a signing key: written outside Canopy")
+        }
+        return try await verify(store: store, publicKey: try Curve25519.Signing.PublicKey(rawRepresentation: key.publicKey))
+    }
+
     /// Walks the chain from the first event, recomputing every link and checking the indexed
     /// columns against the body, then checks every digest's signature, chaining and head. Names
     /// the first place it breaks: a changed, deleted, inserted or reordered event, or a digest
@@ -156,17 +191,18 @@ public enum LakeQuery {
     public static func parse(_ text: String) throws -> LakeFilter {
         var clauses: [LakeFilter.Clause] = []
         for part in split(text) where !part.isEmpty {
-            // Longest operators first, so `>=` is not read as `>`.
-            let operators = LakeFilter.Operator.allCases.sorted { $0.rawValue.count > $1.rawValue.count }
-            guard let (range, op) = operators.lazy.compactMap({ op in part.range(of: op.rawValue).map { ($0, op) } }).min(by: { $0.0.lowerBound < $1.0.lowerBound })
-            else { throw Problem(description: "'\(part)': expected field, operator and value (e.g. eventName=StopLogging)") }
-            let name = part[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-            var value = part[range.upperBound...].trimmingCharacters(in: .whitespaces)
-            // The operator found first may be the head of a longer one (`>=` at the same place as `>`).
-            var chosen = op
-            if let longer = operators.first(where: { part[range.lowerBound...].hasPrefix($0.rawValue) && $0.rawValue.count > chosen.rawValue.count }) {
-                chosen = longer
-                value = part[part.index(range.lowerBound, offsetBy: longer.rawValue.count)...].trimmingCharacters(in: .whitespaces)
+            // The first place an operator starts; there, the longest operator that leaves a value
+            // (`a>=b` is `>=`, but `a>=` alone is `>` with the value `=`).
+            let starts = LakeFilter.Operator.allCases.compactMap { part.range(of: $0.rawValue)?.lowerBound }
+            guard let at = starts.min() else { throw Problem(description: "'\(part)': expected field, operator and value (e.g. eventName=StopLogging)") }
+            let name = part[..<at].trimmingCharacters(in: .whitespaces)
+            let candidates = LakeFilter.Operator.allCases.filter { part[at...].hasPrefix($0.rawValue) }.sorted { $0.rawValue.count > $1.rawValue.count }
+            var chosen = candidates[0]
+            var value = ""
+            for candidate in candidates {
+                value = part[part.index(at, offsetBy: candidate.rawValue.count)...].trimmingCharacters(in: .whitespaces)
+                chosen = candidate
+                if !value.isEmpty { break }
             }
             guard let field = LakeFilter.Field(rawValue: name) else {
                 throw Problem(description: "'\(name)' is not a field: use one of \(fields.joined(separator: ", "))")

@@ -104,6 +104,11 @@ public struct LakeFilter: Sendable, Hashable {
     }
 
     public var clauses: [Clause]
+    /// Only events of these accounts (a business-unit owner's scope); nil: every account.
+    public var accounts: [String]?
 
-    public init(clauses: [Clause] = []) { self.clauses = clauses }
+    public init(clauses: [Clause] = [], accounts: [String]? = nil) {
+        self.clauses = clauses
+        self.accounts = accounts
+    }
 }

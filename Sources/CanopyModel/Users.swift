@@ -17,6 +17,9 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     public var canTriage: Bool { self == .admin || self == .ccoe || self == .buOwner }
     public var canApproveExceptions: Bool { self == .admin || self == .ccoe }
     public var canReadAuditLog: Bool { self == .admin || self == .auditor }
+    /// The activity lake: the CCoE, auditors and admins see all of it, a business-unit owner
+    /// their own accounts' events; a viewer none.
+    public var canReadActivity: Bool { self != .viewer }
     public var canManageUsers: Bool { self == .admin }
     /// Defining business units and applications is the CCoE's job.
     public var canManageOwnership: Bool { self == .admin || self == .ccoe }

@@ -22,6 +22,7 @@ struct APIController {
         group.get("audit-log", use: auditLog)
         addGovernanceRoutes(to: group)
         addCarbonRoutes(to: group)
+        addLakeRoutes(to: group)
     }
 
     static func json(_ value: some Encodable) throws -> Response {

@@ -27,6 +27,7 @@ struct ConsoleController {
         router.get("costs", use: costs)
         router.get("costs/chargeback", use: chargeback)
         router.get("carbon", use: carbon)
+        router.get("lake", use: lake)
         router.get("business-units", use: businessUnits)
         router.get("business-units/edit", use: editOwnership)
         router.post("business-units/edit", use: saveOwnership)

@@ -49,6 +49,16 @@ extension Request {
         return value
     }
 
+    /// A query parameter as a GET form sends it (`application/x-www-form-urlencoded`: `+` is a
+    /// space), for free text such as the lake's filter.
+    func formQuery(_ name: String) -> String? {
+        for pair in (uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if parts.first == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
+    }
+
     /// Form fields of an `application/x-www-form-urlencoded` body.
     func form(context: CanopyRequestContext) async throws -> [String: String] {
         let buffer: ByteBuffer

@@ -6,7 +6,7 @@ import Hummingbird
 enum Layout {
     static let sections: [(key: String, path: String)] = [
         ("nav.overview", "/"), ("nav.units", "/business-units"), ("nav.inventory", "/inventory"), ("nav.findings", "/findings"),
-        ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.costs", "/costs"), ("nav.carbon", "/carbon"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
+        ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.costs", "/costs"), ("nav.carbon", "/carbon"), ("nav.lake", "/lake"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
         ("nav.settings", "/settings"),
     ]
 
@@ -14,7 +14,7 @@ enum Layout {
         let other: Language = t.language == .en ? .zhTW : .en
         var nav = ""
         if let user {
-            nav = sections.filter { $0.path != "/audit" || user.role.canReadAuditLog }.map { section in
+            nav = sections.filter { ($0.path != "/audit" || user.role.canReadAuditLog) && ($0.path != "/lake" || user.role.canReadActivity) }.map { section in
                 let current = section.path == active ? " aria-current=\"page\"" : ""
                 return "<a href=\"\(section.path)\"\(current)>\(HTML.escape(t(section.key)))</a>"
             }.joined()

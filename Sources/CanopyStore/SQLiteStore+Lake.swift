@@ -164,6 +164,10 @@ extension SQLiteStore: LakeRepository {
             }
             arguments.append(value)
         }
+        if let accounts = filter.accounts {
+            clauses.append(accounts.isEmpty ? "0" : "account IN (\(Array(repeating: "?", count: accounts.count).joined(separator: ",")))")
+            arguments += accounts as [(any DatabaseValueConvertible)?]
+        }
         return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), StatementArguments(arguments))
     }
 

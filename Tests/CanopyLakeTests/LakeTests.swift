@@ -45,6 +45,8 @@ import Testing
         #expect(window > 0 && window < 310)
         #expect(try await store.countLakeEvents(try LakeQuery.parse(#"userIdentity.arn~"user/christophe""#)) > 0)
         #expect(throws: LakeQuery.Problem.self) { try LakeQuery.parse("colour=blue") }
+        #expect(try LakeQuery.parse("eventTime>=2024-07-01").clauses.first?.op == .atLeast)
+        #expect(try LakeQuery.parse("userIdentity.type>=").clauses.first.map { ($0.op, $0.value) } ?? (.equal, "") == (.greater, "="), "`>` with the value `=`")
         #expect(throws: LakeQuery.Problem.self) { try LakeQuery.parse("eventTime>=yesterday") }
         let csv = LakeExport.csv(stop)
         #expect(csv.hasPrefix(LakeExport.header) && csv.contains("StopLogging"))
