@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
-            name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps"],
+            name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps", "CanopyIngest"],
             resources: [.copy("Resources/aws-instances.csv"), .copy("Resources/microarchitectures.csv"), .copy("Resources/grid-factors-aws.csv"), .copy("Resources/CCF-LICENSE")],
             swiftSettings: swiftSettings),
         .target(
@@ -159,7 +159,7 @@ let package = Package(
             dependencies: ["CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport"],
+            name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport", "CanopyIngest"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",

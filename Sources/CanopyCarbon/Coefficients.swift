@@ -1,3 +1,4 @@
+import CanopyIngest
 import CanopyModel
 import Foundation
 
@@ -94,7 +95,7 @@ public struct CarbonCoefficients: Sendable {
     static func load(bundle: Bundle) throws -> CarbonCoefficients {
         func rows(_ name: String) throws -> [[String: String]] {
             guard let url = bundle.url(forResource: name, withExtension: "csv") else { throw CocoaError(.fileNoSuchFile) }
-            return try parseCSV(String(contentsOf: url, encoding: .utf8))
+            return try CSVReader.records(path: url.path)
         }
         var instances: [String: Instance] = [:]
         for row in try rows("aws-instances") {
@@ -151,14 +152,6 @@ public struct CarbonCoefficients: Sendable {
         let delta = largest.memoryGB / max(chips, 1) - perChip
         guard delta > 0 else { return 0 }
         return delta / (largest.memoryGB / instance.memoryGB) * hours
-    }
-
-    /// Minimal CSV (the derived files are plain: no quotes, no embedded commas).
-    static func parseCSV(_ text: String) -> [[String: String]] {
-        var lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        guard !lines.isEmpty else { return [] }
-        let header = lines.removeFirst()
-        return lines.map { Dictionary(zip(header, $0).map { ($0, $1) }, uniquingKeysWith: { a, _ in a }) }
     }
 
     /// Min and max watts per vCPU for an instance type: its microarchitecture's, else CCF's AWS average.

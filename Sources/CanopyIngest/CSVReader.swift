@@ -34,6 +34,18 @@ public struct CSVReader {
         source = isGzip(path) ? try GzipByteSource(path: path) : try FileByteSource(path: path)
     }
 
+    /// A whole small file as records keyed by the header's names (reference tables; an import
+    /// streams instead).
+    public static func records(path: String) throws -> [[String: String]] {
+        var reader = try CSVReader(path: path)
+        try reader.readHeader()
+        var records: [[String: String]] = []
+        while let fields = try reader.next() {
+            records.append(Dictionary(zip(reader.header, fields).map { ($0, $1) }, uniquingKeysWith: { first, _ in first }))
+        }
+        return records
+    }
+
     private mutating func fill() throws -> Bool {
         guard !atEnd else { return false }
         count = try source.read(into: &buffer)

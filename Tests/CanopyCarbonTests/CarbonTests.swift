@@ -1,6 +1,7 @@
 import CanopyCarbon
 import CanopyDemo
 import CanopyFinOps
+import CanopyIngest
 import CanopyModel
 import CanopyPolicy
 import CanopyStore
@@ -56,10 +57,7 @@ import Testing
     /// Canopy's coefficient files against CCF's own, for every instance type both contain.
     @Test func bundledCoefficientsAgreeWithTheCCFFiles() throws {
         let ccf = Moto.sharedDirectory.appendingPathComponent("corpus/carbon/ccf")
-        func rows(_ name: String) throws -> [[String: String]] {
-            let text = try String(contentsOf: ccf.appendingPathComponent(name), encoding: .utf8)
-            return CSVTestReader.rows(text)
-        }
+        func rows(_ name: String) throws -> [[String: String]] { try CSVReader.records(path: ccf.appendingPathComponent(name).path) }
         let bundled = CarbonCoefficients.bundled
         var compared = 0
         let embodied = Dictionary(try rows("coefficients-aws-embodied.csv").map { ($0["type"]!, Double($0["total"]!)!) }, uniquingKeysWith: { a, _ in a })
@@ -190,36 +188,5 @@ import Testing
         #expect(try await store.applyCarbonSettings(settings, source: good, actor: "ccoe") == nil)
         #expect(try await store.carbonSettings()?.settings == settings)
         #expect(try await store.auditLog(limit: 10).filter { $0.action == "carbon.settings.apply" }.count == 1)
-    }
-}
-
-
-/// CCF's CSVs quote fields with commas ("0,29"): a reader that honours quotes.
-enum CSVTestReader {
-    static func rows(_ text: String) -> [[String: String]] {
-        var records: [[String]] = []
-        var field = ""
-        var record: [String] = []
-        var quoted = false
-        for character in text.replacingOccurrences(of: "\u{FEFF}", with: "") {
-            if quoted {
-                if character == "\"" { quoted = false } else { field.append(character) }
-            } else if character == "\"" {
-                quoted = true
-            } else if character == "," {
-                record.append(field)
-                field = ""
-            } else if character == "\n" || character == "\r\n" {
-                record.append(field)
-                records.append(record)
-                record = []
-                field = ""
-            } else if character != "\r" {
-                field.append(character)
-            }
-        }
-        if !field.isEmpty || !record.isEmpty { records.append(record + [field]) }
-        guard let header = records.first else { return [] }
-        return records.dropFirst().map { Dictionary(zip(header, $0).map { ($0, $1) }, uniquingKeysWith: { a, _ in a }) }
     }
 }
