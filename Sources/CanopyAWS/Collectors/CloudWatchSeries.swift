@@ -14,10 +14,13 @@ public struct CloudWatchMetric: Sendable {
     /// Dimensions every query adds, e.g. S3's `StorageType`.
     public var fixedDimensions: [(name: String, value: String)]
 
-    public init(namespace: String, name: String, stat: String, periodSeconds: Int, dimension: String, fixedDimensions: [(name: String, value: String)] = []) {
-        self.namespace = namespace
-        self.name = name
-        self.stat = stat
+    /// The metric stored under `key` (`MetricSeries.Key`, `Namespace:MetricName:Stat`).
+    public init(key: String, periodSeconds: Int, dimension: String, fixedDimensions: [(name: String, value: String)] = []) {
+        let parts = key.split(separator: ":").map(String.init)
+        precondition(parts.count == 3, "a metric key is Namespace:MetricName:Stat")
+        self.namespace = parts[0]
+        self.name = parts[1]
+        self.stat = parts[2]
         self.periodSeconds = periodSeconds
         self.dimension = dimension
         self.fixedDimensions = fixedDimensions
@@ -26,19 +29,17 @@ public struct CloudWatchMetric: Sendable {
     public var key: String { "\(namespace):\(name):\(stat)" }
 
     /// Hourly average CPU of an EC2 instance.
-    public static let ec2CPU = CloudWatchMetric(namespace: "AWS/EC2", name: "CPUUtilization", stat: "Average", periodSeconds: 3_600, dimension: "InstanceId")
+    public static let ec2CPU = CloudWatchMetric(key: MetricSeries.Key.ec2CPU, periodSeconds: 3_600, dimension: "InstanceId")
     /// Bytes a NAT gateway sent towards destinations, summed per day: zero for two weeks is an idle gateway.
-    public static let natBytesOut = CloudWatchMetric(namespace: "AWS/NATGateway", name: "BytesOutToDestination", stat: "Sum", periodSeconds: 86_400, dimension: "NatGatewayId")
+    public static let natBytesOut = CloudWatchMetric(key: MetricSeries.Key.natBytesOut, periodSeconds: 86_400, dimension: "NatGatewayId")
     /// The most connections an RDS instance held in each day.
-    public static let rdsConnections = CloudWatchMetric(namespace: "AWS/RDS", name: "DatabaseConnections", stat: "Maximum", periodSeconds: 86_400, dimension: "DBInstanceIdentifier")
+    public static let rdsConnections = CloudWatchMetric(key: MetricSeries.Key.rdsConnections, periodSeconds: 86_400, dimension: "DBInstanceIdentifier")
     /// A bucket's S3 Standard bytes (S3 reports storage metrics once a day).
     public static let s3StandardBytes = CloudWatchMetric(
-        namespace: "AWS/S3", name: "BucketSizeBytes", stat: "Average", periodSeconds: 86_400, dimension: "BucketName",
-        fixedDimensions: [("StorageType", "StandardStorage")])
+        key: MetricSeries.Key.s3StandardBytes, periodSeconds: 86_400, dimension: "BucketName", fixedDimensions: [("StorageType", "StandardStorage")])
     /// A bucket's object count (all storage classes).
     public static let s3Objects = CloudWatchMetric(
-        namespace: "AWS/S3", name: "NumberOfObjects", stat: "Average", periodSeconds: 86_400, dimension: "BucketName",
-        fixedDimensions: [("StorageType", "AllStorageTypes")])
+        key: MetricSeries.Key.s3Objects, periodSeconds: 86_400, dimension: "BucketName", fixedDimensions: [("StorageType", "AllStorageTypes")])
 }
 
 /// Fetches metric history for many resources with `GetMetricData` (500 queries a call), asking only
