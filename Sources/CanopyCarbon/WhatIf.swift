@@ -41,7 +41,6 @@ public enum CarbonWhatIf {
         var settings = CarbonSettings()
         if let given { settings = given } else if let stored = try await store.carbonSettings() { settings = stored.settings }
         let inventory = try await store.resources(ResourceQuery())
-        let byUID = Dictionary(inventory.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
         let since = now.addingTimeInterval(-14 * 86_400)
         var averageCPU: [String: Double] = [:]
         for series in try await store.series(metric: MetricSeries.Key.ec2CPU, since: since) {
@@ -62,7 +61,7 @@ public enum CarbonWhatIf {
         }
         var out: [CarbonSaving] = []
         for recommendation in recommendations {
-            guard let resource = byUID[recommendation.resourceUID] else { continue }
+            guard let resource = estimator.inventory[recommendation.resourceUID] else { continue }
             let region = resource.region
             let typeName = resource.properties["InstanceType"]?.stringValue ?? resource.properties["DBInstanceClass"]?.stringValue
             let instance = typeName.flatMap { coefficients.instances[$0] }
@@ -115,17 +114,38 @@ public enum CarbonWhatIf {
         return out
     }
 
-    /// `selection` (a predicate on placed estimates) moved to `region` for `month`.
-    public static func move(
-        _ ledger: CarbonLedger, selection name: String, to region: String, month: String, where selected: (PlacedEstimate) -> Bool
-    ) -> RegionMove {
+    /// What a region move moves: a business unit's, an application's or an account's usage (all
+    /// that are given must hold); none given, everything.
+    public struct Selection: Sendable, Hashable {
+        public var businessUnit: String?
+        public var application: String?
+        public var account: String?
+
+        public init(businessUnit: String? = nil, application: String? = nil, account: String? = nil) {
+            self.businessUnit = businessUnit
+            self.application = application
+            self.account = account
+        }
+
+        public var name: String {
+            businessUnit.map { "bu \($0)" } ?? application.map { "app \($0)" } ?? account.map { "account \($0)" } ?? "everything"
+        }
+
+        func contains(_ p: PlacedEstimate) -> Bool {
+            (businessUnit == nil || p.unit == businessUnit) && (application == nil || p.application == application)
+                && (account == nil || p.estimate.attributes.account == account)
+        }
+    }
+
+    /// `selection`'s usage in `month` moved to `region`.
+    public static func move(_ ledger: CarbonLedger, selecting selection: Selection, to region: String, month: String) -> RegionMove {
         let estimator = CarbonEstimator(settings: ledger.settingsUsed)
         let year = Int(month.prefix(4)) ?? 2026
         var current = CarbonTotals()
         var moved = CarbonTotals()
         var fromFactors: [String: Double] = [:]
         let target = estimator.factors(provider: "AWS", region: region, year: year)
-        for p in ledger.placed where p.estimate.month == month && selected(p) {
+        for p in ledger.placed where p.estimate.month == month && selection.contains(p) {
             current.add(p.estimate, share: p.share)
             var shifted = p.estimate
             let from = estimator.factors(provider: shifted.attributes.provider, region: shifted.attributes.region, year: year)
@@ -134,6 +154,6 @@ public enum CarbonWhatIf {
             shifted.marketKg = shifted.kWh * target.market
             moved.add(shifted, share: p.share)
         }
-        return RegionMove(selection: name, month: month, toRegion: region, current: current, moved: moved, fromFactors: fromFactors, toFactor: target.location)
+        return RegionMove(selection: selection.name, month: month, toRegion: region, current: current, moved: moved, fromFactors: fromFactors, toFactor: target.location)
     }
 }

@@ -58,14 +58,8 @@ extension APIController {
             guard !months.isEmpty else { throw APIError.notFound("cost ledger month to move (import cost first)") }
             guard months.count == 1 else { throw APIError.badParameter("month", "a what-if covers one month") }
             let ledger = try await CarbonLedger.build(months: months, store: store, allows: scope.accountFilter)
-            let bu = q.get("bu")
-            let app = q.get("app")
-            let account = q.get("account")
-            let name = bu.map { "bu \($0)" } ?? app.map { "app \($0)" } ?? account.map { "account \($0)" } ?? "everything"
-            return try Self.json(
-                CarbonWhatIf.move(ledger, selection: name, to: region, month: months[0]) { p in
-                    (bu == nil || p.unit == bu) && (app == nil || p.application == app) && (account == nil || p.estimate.attributes.account == account)
-                })
+            let selection = CarbonWhatIf.Selection(businessUnit: q.get("bu"), application: q.get("app"), account: q.get("account"))
+            return try Self.json(CarbonWhatIf.move(ledger, selecting: selection, to: region, month: months[0]))
         }
         let judged = try await Recommender.judgementTime(store: store)
         let recommendations = try await Recommender().recommend(store: store, now: judged).filter { scope.allows($0.account) }

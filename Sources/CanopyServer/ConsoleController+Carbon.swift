@@ -119,7 +119,7 @@ extension ConsoleController {
         for region in regions { body += "<option value=\"\(region)\"\(region == (target ?? "eu-north-1") ? " selected" : "")>\(region)</option>" }
         body += "</select></label><button type=\"submit\">\(HTML.escape(t("carbon.compare")))</button></form>"
         if let moveApp, let target {
-            let move = CarbonWhatIf.move(ledger, selection: moveApp, to: target, month: selected) { $0.application == moveApp }
+            let move = CarbonWhatIf.move(ledger, selecting: CarbonWhatIf.Selection(application: moveApp), to: target, month: selected)
             body += HTML.table(
                 ["", "kWh", t("carbon.scope2location") + " (kgCO2e)", t("carbon.scope2market") + " (kgCO2e)", t("carbon.scope3") + " (kgCO2e)"],
                 [("carbon.now", move.current), ("carbon.moved", move.moved)].map { key, totals in

@@ -100,10 +100,8 @@ struct CarbonCommand: AsyncParsableCommand {
             if let toRegion {
                 let months = try CarbonPeriod.months(month: month.map { [$0] } ?? [], from: nil, to: nil, ledger: try await store.costPeriods())
                 let ledger = try await CarbonLedger.build(months: months, store: store)
-                let name = bu.map { "bu \($0)" } ?? app.map { "app \($0)" } ?? account.map { "account \($0)" } ?? "everything"
-                let move = CarbonWhatIf.move(ledger, selection: name, to: toRegion, month: months[0]) { p in
-                    (bu == nil || p.unit == bu) && (app == nil || p.application == app) && (account == nil || p.estimate.attributes.account == account)
-                }
+                let selection = CarbonWhatIf.Selection(businessUnit: bu, application: app, account: account)
+                let move = CarbonWhatIf.move(ledger, selecting: selection, to: toRegion, month: months[0])
                 let table = Table(
                     columns: ["", "kWh", "location kgCO2e", "market kgCO2e", "embodied kgCO2e"],
                     rows: [
@@ -113,7 +111,7 @@ struct CarbonCommand: AsyncParsableCommand {
                 printOut(try table.render(format) { try JSONOutput.encode(move) })
                 if format == .table {
                     let factors = move.fromFactors.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
-                    printOut("\(name), \(months[0]): grid \(factors) → \(toRegion) \(String(format: "%.4f", move.toFactor)) kgCO2e/kWh; energy and embodied emissions stay")
+                    printOut("\(selection.name), \(months[0]): grid \(factors) → \(toRegion) \(String(format: "%.4f", move.toFactor)) kgCO2e/kWh; energy and embodied emissions stay")
                 }
                 return
             }
