@@ -20,6 +20,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     /// The activity lake: the CCoE, auditors and admins see all of it, a business-unit owner
     /// their own accounts' events; a viewer none.
     public var canReadActivity: Bool { self != .viewer }
+    /// Whether the lake is intact is a question for those who answer for the whole trail.
+    public var canVerifyActivity: Bool { self == .admin || self == .ccoe || self == .auditor }
     public var canManageUsers: Bool { self == .admin }
     /// Defining business units and applications is the CCoE's job.
     public var canManageOwnership: Bool { self == .admin || self == .ccoe }

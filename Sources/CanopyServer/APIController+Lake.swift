@@ -46,7 +46,7 @@ extension APIController {
     /// The lake's integrity, checked now against the public key it was sealed with.
     @Sendable func lakeVerify(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let user = try context.apiUser()
-        guard user.role.canReadAuditLog || user.role == .ccoe else { throw APIError.forbidden }
+        guard user.role.canVerifyActivity else { throw APIError.forbidden }
         return try Self.json(try await LakeVerifier.verifyStored(store: store))
     }
 }

@@ -22,7 +22,7 @@ extension ConsoleController {
         filter.accounts = p.scope.accountList
         let total = try await store.countLakeEvents(filter)
         let events = try await store.lakeEvents(filter, limit: 200)
-        if p.user.role.canReadAuditLog || p.user.role == .ccoe {
+        if p.user.role.canVerifyActivity {
             let verification = try await LakeVerifier.verifyStored(store: store)
             let status = verification.problem.map { "\(t("lake.broken")): \($0)" } ?? "\(t("lake.intact")): \(verification.events) · \(verification.digests) \(t("lake.digests"))"
             body += "<p class=\"\(verification.intact ? "passed" : "failed")\">\(HTML.escape(status))</p>"

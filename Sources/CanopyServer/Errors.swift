@@ -52,11 +52,15 @@ extension Request {
     /// A query parameter as a GET form sends it (`application/x-www-form-urlencoded`: `+` is a
     /// space), for free text such as the lake's filter.
     func formQuery(_ name: String) -> String? {
-        for pair in (uri.query ?? "").split(separator: "&") {
+        Self.formFields(uri.query ?? "").first { $0.name == name }?.value
+    }
+
+    /// The fields of `application/x-www-form-urlencoded` text, in order (`+` is a space).
+    static func formFields(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if parts.first == name { return parts.count > 1 ? parts[1] : "" }
+            return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
         }
-        return nil
     }
 
     /// Form fields of an `application/x-www-form-urlencoded` body.
@@ -66,10 +70,7 @@ extension Request {
             throw HTTPError(.contentTooLarge, message: "the form is larger than \(context.maxUploadSize) bytes")
         }
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            if let key = parts.first { fields[key] = parts.count > 1 ? parts[1] : "" }
-        }
+        for field in Self.formFields(String(buffer: buffer)) { fields[field.name] = field.value }
         return fields
     }
 }
