@@ -44,7 +44,7 @@ extension APIController {
             dimension = known
         }
         let months = try await carbonMonths(q)
-        let ledger = try await CarbonLedger.build(months: months, store: store, allows: scope.accountFilter)
+        let ledger = try await dependencies.cache.carbonLedger(months: months, scope: scope, store: store)
         return try Self.json(CarbonBreakdown.build(ledger, by: dimension))
     }
 
@@ -57,7 +57,7 @@ extension APIController {
             guard region.range(of: "^[a-z0-9-]{2,40}$", options: .regularExpression) != nil else { throw APIError.badParameter("toRegion", "'toRegion' is a region or site id") }
             guard !months.isEmpty else { throw APIError.notFound("cost ledger month to move (import cost first)") }
             guard months.count == 1 else { throw APIError.badParameter("month", "a what-if covers one month") }
-            let ledger = try await CarbonLedger.build(months: months, store: store, allows: scope.accountFilter)
+            let ledger = try await dependencies.cache.carbonLedger(months: months, scope: scope, store: store)
             let selection = CarbonWhatIf.Selection(businessUnit: q.get("bu"), application: q.get("app"), account: q.get("account"))
             return try Self.json(CarbonWhatIf.move(ledger, selecting: selection, to: region, month: months[0]))
         }

@@ -30,9 +30,7 @@ extension ConsoleController {
         guard shown.contains(selected) else { throw p.badRequest("month: \(selected)") }
         let version = try await dependencies.cache.version(store)
         let scope = p.scope
-        let ledger = try await dependencies.cache.value("carbon|\(shown.joined(separator: ","))|\(scope.key)", version: version) {
-            try await CarbonLedger.build(months: shown, store: store, allows: scope.accountFilter)
-        }
+        let ledger = try await dependencies.cache.carbonLedger(months: shown, scope: scope, store: store)
         body += "<form method=\"get\" action=\"/carbon\" class=\"filters\"><label>\(HTML.escape(t("costs.month"))) <select name=\"month\">"
         for month in shown.reversed() { body += "<option value=\"\(month)\"\(month == selected ? " selected" : "")>\(month)</option>" }
         body += "</select></label><label>\(HTML.escape(t("costs.by"))) <select name=\"by\">"

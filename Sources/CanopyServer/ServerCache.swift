@@ -1,3 +1,4 @@
+import CanopyCarbon
 import CanopyCompliance
 import CanopyModel
 import CanopyStore
@@ -131,6 +132,14 @@ final class ServerCache: @unchecked Sendable {
         let inventory = try await resources(store)
         return try await value("ownership|\(scope.key)", version: version) {
             try await OwnershipSummary.build(store: store, accounts: scope.accounts, units: scope.units, inventory: inventory)
+        }
+    }
+
+    /// Months of the carbon ledger as `scope` sees them: estimating reads every ledger row and the
+    /// inventory, so pages and API calls share one estimate until the data changes.
+    func carbonLedger(months: [String], scope: AccessScope, store: any CanopyStore) async throws -> CarbonLedger {
+        try await value("carbon|\(months.joined(separator: ","))|\(scope.key)", version: try await version(store)) {
+            try await CarbonLedger.build(months: months, store: store, allows: scope.accountFilter)
         }
     }
 
