@@ -38,6 +38,13 @@ let package = Package(
             dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "CanopyDetect",
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyLake", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/rules")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps", "CanopyIngest"],
             resources: [.copy("Resources/aws-instances.csv"), .copy("Resources/microarchitectures.csv"), .copy("Resources/grid-factors-aws.csv"), .copy("Resources/CCF-LICENSE")],
             swiftSettings: swiftSettings),
@@ -111,7 +118,7 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopyDetect", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,6 +164,10 @@ let package = Package(
         .testTarget(
             name: "CanopyLakeTests",
             dependencies: ["CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanopyDetectTests",
+            dependencies: ["CanopyDetect", "CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport", "CanopyIngest"],

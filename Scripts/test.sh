@@ -25,6 +25,15 @@ if ! "$focus_tools/bin/python3" -c "import focus_validator, focus_converter" 2>/
         'focus-validator==1.0.0' 'focus-converter==1.0.0' 'multimethod<1.11' 'click<8.2'
 fi
 
+# pySigma and its SQLite backend, the peer of Canopy's Sigma engine, pinned, in a venv of their own.
+sigma_tools=.build/sigma-tools
+if ! "$sigma_tools/bin/python3" -c "import sigma.backends.sqlite, yaml" 2>/dev/null; then
+    rm -rf "$sigma_tools"
+    mkdir -p .build
+    python3 -m venv "$sigma_tools"
+    "$sigma_tools/bin/python3" -m pip install --quiet --disable-pip-version-check 'pysigma==2.0.1' 'pysigma-backend-sqlite==2.1.1'
+fi
+
 source Scripts/moto.sh
 moto_pid=""
 if ! port_open "$port"; then

@@ -443,6 +443,43 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0011-security-findings") { db in
+            try db.execute(
+                sql: """
+                    -- Security findings from every source (detections, ASFF, OCSF, Trivy), one OCSF-shaped model.
+                    CREATE TABLE security_finding (
+                        uid TEXT PRIMARY KEY,
+                        source TEXT NOT NULL,
+                        class_uid INTEGER NOT NULL,
+                        rule_id TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        description TEXT NOT NULL,
+                        severity_id INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        resource_uid TEXT,
+                        resource_type TEXT,
+                        account TEXT NOT NULL,
+                        region TEXT NOT NULL,
+                        principal TEXT,
+                        techniques TEXT NOT NULL,
+                        first_seen DATETIME NOT NULL,
+                        last_seen DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL,
+                        event_count INTEGER NOT NULL,
+                        assignee TEXT,
+                        note TEXT,
+                        raw TEXT NOT NULL
+                    );
+                    CREATE INDEX security_finding_resource ON security_finding(resource_uid);
+                    CREATE INDEX security_finding_seen ON security_finding(last_seen);
+                    -- The activity events a detection was raised on (lake event ids).
+                    CREATE TABLE security_finding_event (
+                        finding_uid TEXT NOT NULL REFERENCES security_finding(uid),
+                        event_id TEXT NOT NULL,
+                        PRIMARY KEY (finding_uid, event_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,107 @@
+import CanopyModel
+import Crypto
+import Foundation
+
+/// Canopy's own detection rules, shipped with it in the Sigma format: what a utility must catch
+/// whatever else is loaded (root use, console sign-in without MFA, CloudTrail stopped, a
+/// security group opened to the world, AdministratorAccess attached, a KMS key scheduled for
+/// deletion, access keys for root).
+public enum BuiltInRules {
+    public static func load() throws -> [SigmaRule] {
+        guard let directory = Bundle.module.url(forResource: "rules", withExtension: nil) else {
+            throw SigmaError(file: "rules", line: 0, message: "Canopy's built-in rules are missing from the installation")
+        }
+        return try SigmaRule.loadDirectory(directory.path) { "canopy:" + ($0 as NSString).lastPathComponent }
+    }
+}
+
+/// Runs Sigma rules over CloudTrail events and folds the matches into Detection Findings (OCSF
+/// 2004): one per rule × principal × time window, with the matching events attached, so a burst
+/// of the same activity is one finding, not hundreds.
+public struct Detector: Sendable {
+    public static let source = "Canopy Sigma"
+
+    public let rules: [SigmaRule]
+    /// The deduplication window (default one hour, aligned to the epoch).
+    public let window: TimeInterval
+
+    public init(rules: [SigmaRule], window: TimeInterval = 3_600) {
+        self.rules = rules
+        self.window = max(window, 1)
+    }
+
+    /// What a run found: the findings, the lake event ids of each, and the number of rule matches.
+    public struct Result: Sendable {
+        public var findings: [SecurityFinding]
+        public var events: [String: [String]]
+        public var matches: Int
+
+        public init(findings: [SecurityFinding] = [], events: [String: [String]] = [:], matches: Int = 0) {
+            self.findings = findings
+            self.events = events
+            self.matches = matches
+        }
+    }
+
+    /// Accumulates matches event by event (`add`), then gives the findings (`result`).
+    public struct Run: Sendable {
+        let detector: Detector
+        var byUID: [String: SecurityFinding] = [:]
+        var order: [String] = []
+        var events: [String: [String]] = [:]
+        var matches = 0
+
+        public mutating func add(_ record: LakeRecord, json: JSONValue) {
+            for rule in detector.rules where rule.matches(json) {
+                matches += 1
+                let principal = record.userARN ?? json["userIdentity"]?["principalId"]?.stringValue ?? record.userType ?? "unknown"
+                let windowStart = (record.eventTime.timeIntervalSince1970 / detector.window).rounded(.down) * detector.window
+                let uid = Detector.uid(rule: rule.id, principal: principal, account: record.account, windowStart: windowStart)
+                events[uid, default: []].append(record.eventID)
+                if var finding = byUID[uid] {
+                    finding.firstSeen = min(finding.firstSeen, record.eventTime)
+                    finding.lastSeen = max(finding.lastSeen, record.eventTime)
+                    finding.updatedAt = finding.lastSeen
+                    finding.eventCount += 1
+                    if finding.resourceUID == nil { finding.resourceUID = Self.resource(json) }
+                    byUID[uid] = finding
+                    continue
+                }
+                order.append(uid)
+                byUID[uid] = SecurityFinding(
+                    uid: uid, source: Detector.source, findingClass: .detection, ruleID: rule.id, title: rule.title,
+                    description: rule.description.trimmingCharacters(in: .whitespacesAndNewlines), severityID: rule.severityID,
+                    resourceUID: Self.resource(json), resourceType: json["resources"]?.arrayValue?.first?["type"]?.stringValue, account: record.account,
+                    region: record.region, principal: principal, techniques: rule.techniques, firstSeen: record.eventTime, lastSeen: record.eventTime,
+                    updatedAt: record.eventTime, eventCount: 1,
+                    raw: JSONValue.object([
+                        "rule": [
+                            "id": .string(rule.id), "title": .string(rule.title), "level": .string(rule.level), "origin": .string(rule.origin),
+                            "sha256": .string(rule.sha256), "tags": .array(rule.tags.map(JSONValue.string)),
+                            "falsepositives": .array(rule.falsePositives.map(JSONValue.string)),
+                        ],
+                        "principal": .string(principal), "window_start": .string(Timestamps.iso8601(Date(timeIntervalSince1970: windowStart))),
+                        "window_seconds": .int(Int64(detector.window)),
+                    ]).canonicalJSON())
+            }
+        }
+
+        public var result: Result {
+            Result(findings: order.compactMap { byUID[$0] }, events: events, matches: matches)
+        }
+
+        /// The first resource the event names (CloudTrail's `resources` list), if any.
+        static func resource(_ json: JSONValue) -> String? {
+            json["resources"]?.arrayValue?.lazy.compactMap { $0["ARN"]?.stringValue ?? $0["arn"]?.stringValue }.first
+        }
+    }
+
+    public func run() -> Run { Run(detector: self) }
+
+    /// One stable id per rule × principal × account × window: the same burst found again (on
+    /// re-import, or by `canopy detect` over history) lands on the same finding.
+    static func uid(rule: String, principal: String, account: String, windowStart: TimeInterval) -> String {
+        let key = "\(rule)\n\(principal)\n\(account)\n\(Int64(windowStart))"
+        return "sigma-" + Data(SHA256.hash(data: Data(key.utf8))).hexEncoded.prefix(32)
+    }
+}
