@@ -22,6 +22,8 @@ public enum LakeInputError: Error, CustomStringConvertible, Sendable, Equatable 
 public enum CloudTrailReader {
     public struct Result: Sendable {
         public var events: [LakeRecord]
+        /// Each event's record as parsed, in the same order (what detection rules read).
+        public var records: [JSONValue]
         /// Records left out with `skipBad`, each with why.
         public var skipped: [LakeInputError]
     }
@@ -47,16 +49,19 @@ public enum CloudTrailReader {
             throw LakeInputError.file(file, "holds neither {\"Records\": [...]} nor a JSON array of records")
         }
         var events: [LakeRecord] = []
+        var kept: [JSONValue] = []
         var skipped: [LakeInputError] = []
         events.reserveCapacity(records.count)
+        kept.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
             do {
                 events.append(try event(record, file: file, index: index))
+                kept.append(record)
             } catch let error as LakeInputError where skipBad {
                 skipped.append(error)
             }
         }
-        return Result(events: events, skipped: skipped)
+        return Result(events: events, records: kept, skipped: skipped)
     }
 
     static func event(_ record: JSONValue, file: String, index: Int) throws -> LakeRecord {

@@ -103,7 +103,7 @@ public enum LakeVerifier {
         let digests = try await store.lakeDigests()
         let walk = Walk()
         walk.wanted = Set(digests.map(\.lastSeq))
-        try await store.eachLakeEvent { event in
+        try await store.eachLakeEvent(LakeFilter()) { event in
             guard walk.problem == nil else { return }
             let name = "event #\(event.seq) (id \(event.eventID))"
             if event.seq != walk.expected {

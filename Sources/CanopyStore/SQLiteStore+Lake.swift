@@ -41,8 +41,9 @@ public protocol LakeRepository: Sendable {
     /// Appends the events not in the lake yet (by event id) in one transaction, chains them, and
     /// seals them with a digest signed by `sign` (message → signature); audited as `lake.import`.
     func appendLakeEvents(_ events: [LakeRecord], source: String, actor: String, sign: @escaping @Sendable (Data) throws -> Data) async throws -> LakeAppend
-    /// Every event in order of `seq`, as stored (verification reads them all, so a cursor).
-    func eachLakeEvent(_ body: @escaping @Sendable (LakeEvent) throws -> Void) async throws
+    /// The events a filter selects (every event by default) in order of `seq`, as stored:
+    /// verification and detection read them all, so a cursor.
+    func eachLakeEvent(_ filter: LakeFilter, _ body: @escaping @Sendable (LakeEvent) throws -> Void) async throws
     func lakeDigests() async throws -> [LakeDigest]
     func lakeEvents(_ filter: LakeFilter, limit: Int?) async throws -> [LakeEvent]
     func countLakeEvents(_ filter: LakeFilter) async throws -> Int
@@ -110,9 +111,10 @@ extension SQLiteStore: LakeRepository {
 
     static let lakeColumns = "seq, event_id, event_time, account, region, event_source, event_name, user_arn, user_type, source_ip, error_code, read_only, body, hash"
 
-    public func eachLakeEvent(_ body: @escaping @Sendable (LakeEvent) throws -> Void) async throws {
+    public func eachLakeEvent(_ filter: LakeFilter, _ body: @escaping @Sendable (LakeEvent) throws -> Void) async throws {
+        let (condition, arguments) = Self.lakeWhere(filter)
         try await writer.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.lakeColumns) FROM lake_event ORDER BY seq")
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.lakeColumns) FROM lake_event\(condition) ORDER BY seq", arguments: arguments)
             while let row = try rows.next() { try body(Self.lakeEvent(row)) }
         }
     }

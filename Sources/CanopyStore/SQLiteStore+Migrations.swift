@@ -478,6 +478,15 @@ extension SQLiteStore {
                         event_id TEXT NOT NULL,
                         PRIMARY KEY (finding_uid, event_id)
                     ) WITHOUT ROWID;
+                    -- Sigma rules loaded beside Canopy's built-in ones, as their text.
+                    CREATE TABLE detection_rule (
+                        id TEXT PRIMARY KEY,
+                        title TEXT NOT NULL,
+                        origin TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        added_at DATETIME NOT NULL
+                    );
                     """)
         }
         return migrator

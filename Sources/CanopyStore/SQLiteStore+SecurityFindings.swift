@@ -21,6 +21,13 @@ extension SQLiteStore: SecurityFindingRepository {
     static let securityFindingColumns =
         "uid, source, class_uid, rule_id, title, description, severity_id, status, resource_uid, resource_type, account, region, principal, techniques, first_seen, last_seen, updated_at, event_count, assignee, note, raw"
 
+    /// An upsert, not REPLACE: REPLACE deletes the row first, which the attached events forbid.
+    static let upsertSecurityFinding: String = {
+        let columns = securityFindingColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return "INSERT INTO security_finding (\(securityFindingColumns)) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+            + " ON CONFLICT(uid) DO UPDATE SET " + columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+    }()
+
     static func securityFinding(_ row: Row) -> SecurityFinding {
         let techniques: String = row["techniques"]
         return SecurityFinding(
@@ -37,7 +44,7 @@ extension SQLiteStore: SecurityFindingRepository {
     {
         try await writer.write { db in
             var result = SecurityFindingSave()
-            let link = try db.makeStatement(sql: "INSERT OR IGNORE INTO security_finding_event (finding_uid, event_id) VALUES (?, ?)")
+            let link = try db.makeStatement(sql: "INSERT INTO security_finding_event (finding_uid, event_id) VALUES (?, ?)")
             for incoming in findings {
                 let stored = try Row.fetchOne(db, sql: "SELECT \(Self.securityFindingColumns) FROM security_finding WHERE uid = ?", arguments: [incoming.uid])
                     .map(Self.securityFinding)
@@ -45,14 +52,11 @@ extension SQLiteStore: SecurityFindingRepository {
                     result.unchanged += 1
                     continue
                 }
-                var linked = 0
-                for eventID in events[incoming.uid] ?? [] {
-                    try link.execute(arguments: [incoming.uid, eventID])
-                    linked += db.changesCount
-                }
+                let attached = Set(try String.fetchAll(db, sql: "SELECT event_id FROM security_finding_event WHERE finding_uid = ?", arguments: [incoming.uid]))
+                let newEvents = Set(events[incoming.uid] ?? []).subtracting(attached)
                 var finding = incoming
                 if let stored {
-                    if incoming.updatedAt == stored.updatedAt, linked == 0 {
+                    if incoming.updatedAt == stored.updatedAt, newEvents.isEmpty {
                         result.unchanged += 1
                         continue
                     }
@@ -62,16 +66,17 @@ extension SQLiteStore: SecurityFindingRepository {
                     finding.note = incoming.note ?? stored.note
                     if stored.status == .inProgress || stored.status == .suppressed, incoming.status != .resolved { finding.status = stored.status }
                 }
-                let attached = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM security_finding_event WHERE finding_uid = ?", arguments: [incoming.uid]) ?? 0
-                finding.eventCount = max(finding.eventCount, attached)
+                let linked = attached.count + newEvents.count
+                finding.eventCount = linked > 0 ? linked : finding.eventCount
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO security_finding (\(Self.securityFindingColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: Self.upsertSecurityFinding,
                     arguments: [
                         finding.uid, finding.source, finding.findingClass.rawValue, finding.ruleID, finding.title, finding.description, finding.severityID,
                         finding.status.rawValue, finding.resourceUID, finding.resourceType, finding.account, finding.region, finding.principal,
                         finding.techniques.joined(separator: ","), finding.firstSeen, finding.lastSeen, finding.updatedAt, finding.eventCount,
                         finding.assignee, finding.note, finding.raw,
                     ])
+                for eventID in newEvents.sorted() { try link.execute(arguments: [incoming.uid, eventID]) }
                 if stored == nil { result.added += 1 } else { result.updated += 1 }
             }
             if result.added + result.updated > 0 {
@@ -132,6 +137,76 @@ extension SQLiteStore: SecurityFindingRepository {
                     SELECT l.event_id FROM security_finding_event l LEFT JOIN lake_event e ON e.event_id = l.event_id
                     WHERE l.finding_uid = ? ORDER BY e.event_time, e.seq, l.event_id
                     """, arguments: [uid])
+        }
+    }
+}
+
+/// A Sigma rule loaded into Canopy beside the built-in ones, kept as its text.
+public struct StoredDetectionRule: Sendable, Hashable, Codable {
+    public var id: String
+    public var title: String
+    /// Where it was loaded from (a path), for the record.
+    public var origin: String
+    public var sha256: String
+    public var text: String
+    public var addedAt: Date
+
+    public init(id: String, title: String, origin: String, sha256: String, text: String, addedAt: Date) {
+        self.id = id
+        self.title = title
+        self.origin = origin
+        self.sha256 = sha256
+        self.text = text
+        self.addedAt = addedAt
+    }
+}
+
+/// The detection rules loaded into this installation (the built-in ones come with the binary).
+public protocol DetectionRuleRepository: Sendable {
+    func detectionRules() async throws -> [StoredDetectionRule]
+    /// Adds or replaces rules by id in one transaction; a rule stored with the same text is
+    /// left alone. Audited as `detect.rules.add`. Returns (added, replaced).
+    func saveDetectionRules(_ rules: [StoredDetectionRule], actor: String) async throws -> (added: Int, replaced: Int)
+    /// Audited as `detect.rules.remove`; false when no such rule.
+    func deleteDetectionRule(id: String, actor: String) async throws -> Bool
+}
+
+extension SQLiteStore: DetectionRuleRepository {
+    public func detectionRules() async throws -> [StoredDetectionRule] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, title, origin, sha256, text, added_at FROM detection_rule ORDER BY id").map {
+                StoredDetectionRule(id: $0[0], title: $0[1], origin: $0[2], sha256: $0[3], text: $0[4], addedAt: $0[5])
+            }
+        }
+    }
+
+    public func saveDetectionRules(_ rules: [StoredDetectionRule], actor: String) async throws -> (added: Int, replaced: Int) {
+        try await writer.write { db in
+            var added: [String] = []
+            var replaced: [String] = []
+            for rule in rules {
+                let stored = try String.fetchOne(db, sql: "SELECT sha256 FROM detection_rule WHERE id = ?", arguments: [rule.id])
+                if stored == rule.sha256 { continue }
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO detection_rule (id, title, origin, sha256, text, added_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [rule.id, rule.title, rule.origin, rule.sha256, rule.text, rule.addedAt])
+                if stored == nil { added.append(rule.id) } else { replaced.append(rule.id) }
+            }
+            if !added.isEmpty || !replaced.isEmpty {
+                _ = try Self.appendAudit(
+                    db, actor: actor, action: "detect.rules.add", target: "detection-rules",
+                    details: ["added": .array(added.map(JSONValue.string)), "replaced": .array(replaced.map(JSONValue.string))], at: Date())
+            }
+            return (added.count, replaced.count)
+        }
+    }
+
+    public func deleteDetectionRule(id: String, actor: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM detection_rule WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { return false }
+            _ = try Self.appendAudit(db, actor: actor, action: "detect.rules.remove", target: "detection-rule/\(id)", details: [:], at: Date())
+            return true
         }
     }
 }

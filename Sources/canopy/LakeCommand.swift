@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanopyLake
 import CanopyModel
+import CanopySecurity
 import CanopyStore
 import Crypto
 import Foundation
@@ -14,7 +15,8 @@ struct LakeCommand: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Import CloudTrail log files ({\"Records\": […]} or a JSON array; .json or .json.gz): events already in the lake (by eventID) are left alone; each import is sealed by a signed digest.")
+            abstract:
+                "Import CloudTrail log files ({\"Records\": […]} or a JSON array; .json or .json.gz): events already in the lake (by eventID) are left alone; each import is sealed by a signed digest; the detection rules run over the events on the way in.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
         @Argument(help: "Files, or s3://bucket/prefix (every .json and .json.gz object under it).") var paths: [String]
@@ -27,16 +29,19 @@ struct LakeCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try database.open()
             let signer = try await LakeSigner.load(store: store, box: try database.secretBox())
+            let detector = Detector(rules: try await DetectionRuleSet.load(store: store))
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lake-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
             let files = try await S3Sources.localFiles(paths, suffixes: [".json", ".json.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
             for (path, name) in files {
-                let read = try CloudTrailReader.read(path: path, name: name, skipBad: skipBadRecords)
-                let appended = try await store.appendLakeEvents(read.events, source: name, actor: actor.resolved) { try signer.sign($0) }
+                let done = try await ActivityDetection.importFile(
+                    path: path, name: name, store: store, signer: signer, detector: detector, skipBad: skipBadRecords, actor: actor.resolved)
+                let detections = done.detections
                 printOut(
-                    "\(name): \(appended.added) events added, \(appended.duplicates) already in the lake"
-                        + (read.skipped.isEmpty ? "" : ", \(read.skipped.count) bad records skipped") + (appended.digest.map { ", sealed by digest #\($0.id)" } ?? ""))
-                for problem in read.skipped.prefix(20) { printErr("  skipped: \(problem)") }
+                    "\(name): \(done.append.added) events added, \(done.append.duplicates) already in the lake"
+                        + (done.skipped.isEmpty ? "" : ", \(done.skipped.count) bad records skipped") + (done.append.digest.map { ", sealed by digest #\($0.id)" } ?? "")
+                        + (done.matches == 0 ? "" : "; \(done.matches) rule matches: \(detections.added) new detections, \(detections.updated) updated"))
+                for problem in done.skipped.prefix(20) { printErr("  skipped: \(problem)") }
             }
         }
     }

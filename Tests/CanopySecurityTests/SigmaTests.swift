@@ -1,4 +1,4 @@
-import CanopyDetect
+import CanopySecurity
 import CanopyLake
 import CanopyModel
 import CanopyTestSupport
@@ -13,7 +13,7 @@ enum Corpus {
     }()
     static let sigmaRules = shared.appendingPathComponent("sigma/aws-cloudtrail").path
     static let stratus = shared.appendingPathComponent("cloudtrail/stratus-red-team").path
-    static let builtInRules = root.appendingPathComponent("Sources/CanopyDetect/Resources/rules").path
+    static let builtInRules = root.appendingPathComponent("Sources/CanopySecurity/Resources/rules").path
 
     static func stratusFiles() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: stratus).filter { $0.hasSuffix(".json") }.sorted()
