@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "CanopySecurity",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyLake", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                "CanopyModel", "CanopyStore", "CanopyLake", "CanopyIngest", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources/rules")],
             swiftSettings: swiftSettings),

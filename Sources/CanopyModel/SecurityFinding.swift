@@ -136,3 +136,49 @@ public struct SecurityFindingSave: Sendable, Hashable, Codable {
         self.unchanged = unchanged
     }
 }
+
+/// A rule that suppresses the findings it matches (every given part must hold; a resource ending
+/// in `*` matches by prefix) for a stated reason until it expires — a risk accepted, not hidden.
+public struct FindingSuppression: Sendable, Codable, Hashable, Identifiable {
+    public var id: Int64
+    public var source: String?
+    public var ruleID: String?
+    public var resourceUID: String?
+    public var account: String?
+    public var reason: String
+    public var expiresAt: Date
+    public var createdBy: String
+    public var createdAt: Date
+
+    public init(
+        id: Int64 = 0, source: String? = nil, ruleID: String? = nil, resourceUID: String? = nil, account: String? = nil, reason: String, expiresAt: Date,
+        createdBy: String, createdAt: Date
+    ) {
+        self.id = id
+        self.source = source
+        self.ruleID = ruleID
+        self.resourceUID = resourceUID
+        self.account = account
+        self.reason = reason
+        self.expiresAt = expiresAt
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
+
+    /// A rule must narrow something: one that matches every finding would silence the hub.
+    public var isEmpty: Bool { source == nil && ruleID == nil && resourceUID == nil && account == nil }
+
+    public func isActive(at now: Date) -> Bool { expiresAt > now }
+
+    public func matches(_ finding: SecurityFinding) -> Bool {
+        if let source, source != finding.source { return false }
+        if let ruleID, ruleID != finding.ruleID { return false }
+        if let account, account != finding.account { return false }
+        if let resourceUID {
+            guard let uid = finding.resourceUID else { return false }
+            if resourceUID.hasSuffix("*") { return uid.hasPrefix(resourceUID.dropLast()) }
+            return uid == resourceUID
+        }
+        return true
+    }
+}

@@ -478,6 +478,18 @@ extension SQLiteStore {
                         event_id TEXT NOT NULL,
                         PRIMARY KEY (finding_uid, event_id)
                     ) WITHOUT ROWID;
+                    -- Suppression rules: findings they match show as suppressed, with the reason, until they expire.
+                    CREATE TABLE finding_suppression (
+                        id INTEGER PRIMARY KEY,
+                        source TEXT,
+                        rule_id TEXT,
+                        resource_uid TEXT,
+                        account TEXT,
+                        reason TEXT NOT NULL,
+                        expires_at DATETIME NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
                     -- Sigma rules loaded beside Canopy's built-in ones, as their text.
                     CREATE TABLE detection_rule (
                         id TEXT PRIMARY KEY,

@@ -210,3 +210,88 @@ extension SQLiteStore: DetectionRuleRepository {
         }
     }
 }
+
+/// Suppression rules and triage for security findings.
+public protocol SecurityTriageRepository: Sendable {
+    func findingSuppressions() async throws -> [FindingSuppression]
+    /// Stores a rule (its id is assigned); audited as `findings.suppress`.
+    func saveFindingSuppression(_ suppression: FindingSuppression, actor: String) async throws -> FindingSuppression
+    /// Audited as `findings.unsuppress`; false when no such rule.
+    func deleteFindingSuppression(id: Int64, actor: String) async throws -> Bool
+    /// Sets what is given of status, assignee and note; audited as `findings.triage` with the
+    /// values before and after. Throws `StoreError.notFound` for an unknown uid.
+    func triageSecurityFinding(uid: String, status: FindingStatus?, assignee: String?, note: String?, actor: String) async throws -> SecurityFinding
+}
+
+extension SQLiteStore: SecurityTriageRepository {
+    public func findingSuppressions() async throws -> [FindingSuppression] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM finding_suppression ORDER BY id").map { row in
+                FindingSuppression(
+                    id: row["id"], source: row["source"], ruleID: row["rule_id"], resourceUID: row["resource_uid"], account: row["account"],
+                    reason: row["reason"], expiresAt: row["expires_at"], createdBy: row["created_by"], createdAt: row["created_at"])
+            }
+        }
+    }
+
+    public func saveFindingSuppression(_ suppression: FindingSuppression, actor: String) async throws -> FindingSuppression {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO finding_suppression (source, rule_id, resource_uid, account, reason, expires_at, created_by, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    suppression.source, suppression.ruleID, suppression.resourceUID, suppression.account, suppression.reason, suppression.expiresAt, actor,
+                    suppression.createdAt,
+                ])
+            var saved = suppression
+            saved.id = db.lastInsertedRowID
+            saved.createdBy = actor
+            _ = try Self.appendAudit(
+                db, actor: actor, action: "findings.suppress", target: "finding-suppression/\(saved.id)",
+                details: [
+                    "source": saved.source.map(JSONValue.string) ?? .null, "rule_id": saved.ruleID.map(JSONValue.string) ?? .null,
+                    "resource_uid": saved.resourceUID.map(JSONValue.string) ?? .null, "account": saved.account.map(JSONValue.string) ?? .null,
+                    "reason": .string(saved.reason), "expires_at": .string(Timestamps.iso8601(saved.expiresAt)),
+                ], at: Date())
+            return saved
+        }
+    }
+
+    public func deleteFindingSuppression(id: Int64, actor: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM finding_suppression WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { return false }
+            _ = try Self.appendAudit(db, actor: actor, action: "findings.unsuppress", target: "finding-suppression/\(id)", details: [:], at: Date())
+            return true
+        }
+    }
+
+    public func triageSecurityFinding(uid: String, status: FindingStatus?, assignee: String?, note: String?, actor: String) async throws -> SecurityFinding {
+        try await writer.write { db in
+            guard var finding = try Row.fetchOne(db, sql: "SELECT \(Self.securityFindingColumns) FROM security_finding WHERE uid = ?", arguments: [uid]).map(Self.securityFinding)
+            else { throw StoreError.unknownFinding(uid) }
+            let before: JSONValue = [
+                "status": .string(finding.status.rawValue), "assignee": finding.assignee.map(JSONValue.string) ?? .null,
+                "note": finding.note.map(JSONValue.string) ?? .null,
+            ]
+            if let status { finding.status = status }
+            if let assignee { finding.assignee = assignee.isEmpty ? nil : assignee }
+            if let note { finding.note = note.isEmpty ? nil : note }
+            try db.execute(
+                sql: "UPDATE security_finding SET status = ?, assignee = ?, note = ? WHERE uid = ?",
+                arguments: [finding.status.rawValue, finding.assignee, finding.note, uid])
+            _ = try Self.appendAudit(
+                db, actor: actor, action: "findings.triage", target: "security-finding/\(uid)",
+                details: [
+                    "before": before,
+                    "after": [
+                        "status": .string(finding.status.rawValue), "assignee": finding.assignee.map(JSONValue.string) ?? .null,
+                        "note": finding.note.map(JSONValue.string) ?? .null,
+                    ],
+                ], at: Date())
+            return finding
+        }
+    }
+}

@@ -54,20 +54,23 @@ struct LakeCommand: AsyncParsableCommand {
         @Argument(help: "The filter (empty: every event).") var filter: String = ""
         @Flag(help: "Print how many events match, nothing else.") var count = false
         @Option(help: "At most this many events.") var limit: Int = 1_000
-        @Option(help: "table, json (the records as received) or csv.") var format: OutputFormat = .table
+        @Option(help: "table, json (the records as received), csv, or ocsf (OCSF 1.3 API Activity, Authentication and Account Change events).")
+        var format: String = "table"
 
         func run() async throws {
             let store = try database.open()
             let parsed: LakeFilter
             do { parsed = try LakeQuery.parse(filter) } catch let problem as LakeQuery.Problem { throw ValidationError(problem.description) }
+            guard ["table", "json", "csv", "ocsf"].contains(format) else { throw ValidationError("--format is table, json, csv or ocsf") }
             if count {
                 printOut(String(try await store.countLakeEvents(parsed)))
                 return
             }
             let events = try await store.lakeEvents(parsed, limit: limit)
             switch format {
-            case .json: printOut(String(LakeExport.json(events).dropLast()))
-            case .csv: printOut(String(LakeExport.csv(events).dropLast()))
+            case "json": printOut(String(LakeExport.json(events).dropLast()))
+            case "csv": printOut(String(LakeExport.csv(events).dropLast()))
+            case "ocsf": printOut(JSONValue.array(try events.map(OCSFExport.activity)).canonicalJSON())
             default:
                 let table = Table(
                     columns: ["time", "account", "region", "source", "event", "principal", "ip", "error"],
