@@ -167,7 +167,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopySecurityTests",
-            dependencies: ["CanopySecurity", "CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CanopySecurity", "CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", "CanopyDemo", "CanopyCompliance",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport", "CanopyIngest"],

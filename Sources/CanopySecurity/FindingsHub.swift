@@ -99,8 +99,11 @@ public enum FindingsHub {
             let environment = resource.flatMap { r in
                 r.tags.first { ["environment", "env", "stage"].contains(ResourceSelector.normalised($0.key)) }?.value
             } ?? account?.tags.first { ResourceSelector.normalised($0.key) == "environment" }?.value
+            // The most specific owner named: the resource's Owner tag, else its application's, else its unit's.
+            let tagged = resource.flatMap { r in r.tags.first { ResourceSelector.normalised($0.key) == "owner" }?.value }.map { [$0] } ?? []
+            let owners = [tagged, application?.owners ?? [], unit?.owners ?? []].first { !$0.isEmpty } ?? []
             let context = FindingView.Context(
-                accountName: account?.name, businessUnit: unitID, application: applicationID, owners: application?.owners ?? unit?.owners ?? [],
+                accountName: account?.name, businessUnit: unitID, application: applicationID, owners: owners,
                 criticality: application?.tier, environment: environment, inInventory: resource != nil)
 
             var reasons: [String] = []

@@ -54,9 +54,6 @@ public enum OCSFExport {
             if let application = view.context.application { details["labels"] = [.string("App:\(application)")] }
             object["resources"] = [.object(details)]
         }
-        if let principal = f.principal {
-            object["actor"] = ["user": ["uid": .string(principal), "name": .string(principal.split(separator: "/").last.map(String.init) ?? principal)]]
-        }
         var guardrailEvidence: JSONValue?
         switch f.findingClass {
         case .vulnerability:
@@ -82,7 +79,14 @@ public enum OCSFExport {
             }
             object["compliance"] = .object(compliance)
         case .detection:
-            if !events.isEmpty { object["evidences"] = [["data": ["cloudtrail_event_ids": .array(events.map(JSONValue.string))]]] }
+            // Who did it and what they did: the principal and the lake events (Detection Finding
+            // has no `actor` of its own under the cloud profile; its evidence does).
+            var evidence: [String: JSONValue] = [:]
+            if let principal = f.principal {
+                evidence["actor"] = ["user": ["uid": .string(principal), "name": .string(principal.split(separator: "/").last.map(String.init) ?? principal)]]
+            }
+            if !events.isEmpty { evidence["data"] = ["cloudtrail_event_ids": .array(events.map(JSONValue.string))] }
+            if !evidence.isEmpty { object["evidences"] = [.object(evidence)] }
         }
         if let note = f.note { object["comment"] = .string(note) }
         var unmapped: [String: JSONValue] = ["priority_id": .int(Int64(view.priority)), "event_count": .int(Int64(f.eventCount))]
