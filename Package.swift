@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "CanopyServer",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon", "CanopyLake",
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -110,8 +110,8 @@ let package = Package(
         ),
         .target(
             name: "CanopyDemo",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon"],
-            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml")],
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity"],
+            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml"), .copy("Resources/security")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "CanopyServerTests",
             dependencies: [
-                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport", "CanopyLake",
+                "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport", "CanopyLake", "CanopySecurity",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -90,9 +90,37 @@ public struct Detector: Sendable {
             Result(findings: order.compactMap { byUID[$0] }, events: events, matches: matches)
         }
 
-        /// The first resource the event names (CloudTrail's `resources` list), if any.
+        /// The resource the event acts on: the first of CloudTrail's `resources`, else one
+        /// named in the request (a security group, trail, role, user, bucket, instance or key)
+        /// as the ARN the inventory keys it by, so a detection meets the guardrail findings and
+        /// other sources' findings on the same resource.
         static func resource(_ json: JSONValue) -> String? {
-            json["resources"]?.arrayValue?.lazy.compactMap { $0["ARN"]?.stringValue ?? $0["arn"]?.stringValue }.first
+            if let listed = json["resources"]?.arrayValue?.lazy.compactMap({ $0["ARN"]?.stringValue ?? $0["arn"]?.stringValue }).first { return listed }
+            let region = json["awsRegion"]?.stringValue ?? ""
+            let account = json["recipientAccountId"]?.stringValue ?? json.value(atPath: "userIdentity.accountId")?.stringValue ?? ""
+            func parameter(_ name: String) -> String? {
+                guard let value = json.value(atPath: "requestParameters.\(name)")?.stringValue, !value.isEmpty else { return nil }
+                return value
+            }
+            func arn(_ value: String, _ make: (String) -> String) -> String { value.hasPrefix("arn:") ? value : make(value) }
+            switch json["eventSource"]?.stringValue {
+            case "ec2.amazonaws.com":
+                if let group = parameter("groupId") { return "arn:aws:ec2:\(region):\(account):security-group/\(group)" }
+                if let instance = parameter("instanceId") ?? json.value(atPath: "requestParameters.instancesSet.items")?.arrayValue?.first?["instanceId"]?.stringValue {
+                    return "arn:aws:ec2:\(region):\(account):instance/\(instance)"
+                }
+            case "cloudtrail.amazonaws.com":
+                if let name = parameter("name") ?? parameter("trailName") { return arn(name) { "arn:aws:cloudtrail:\(region):\(account):trail/\($0)" } }
+            case "iam.amazonaws.com":
+                if let role = parameter("roleName") { return "arn:aws:iam::\(account):role/\(role)" }
+                if let user = parameter("userName") { return "arn:aws:iam::\(account):user/\(user)" }
+            case "s3.amazonaws.com":
+                if let bucket = parameter("bucketName") { return "arn:aws:s3:::\(bucket)" }
+            case "kms.amazonaws.com":
+                if let key = parameter("keyId") { return arn(key) { "arn:aws:kms:\(region):\(account):key/\($0)" } }
+            default: break
+            }
+            return nil
         }
     }
 

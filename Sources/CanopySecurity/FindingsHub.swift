@@ -109,11 +109,11 @@ public enum FindingsHub {
             var reasons: [String] = []
             if let uid = finding.resourceUID {
                 let others = (openByResource[uid] ?? []).filter { $0.uid != finding.uid }
-                let otherSources = Set(others.map(\.source)).subtracting([finding.source]).sorted()
-                if !otherSources.isEmpty { reasons.append("the same resource has open findings from \(otherSources.joined(separator: ", "))") }
-                if finding.findingClass == .detection || finding.findingClass == .vulnerability,
-                    let failing = others.first(where: { $0.source == FindingsHub.guardrailSource })
-                {
+                // Another tool reporting the same resource, and a guardrail it fails, are two
+                // independent confirmations; each raises the priority once.
+                let otherSources = Set(others.map(\.source)).subtracting([finding.source, FindingsHub.guardrailSource]).sorted()
+                if !otherSources.isEmpty { reasons.append("also reported by \(otherSources.joined(separator: ", "))") }
+                if finding.source != FindingsHub.guardrailSource, let failing = others.first(where: { $0.source == FindingsHub.guardrailSource }) {
                     reasons.append("the resource also fails guardrail \(failing.ruleID)")
                 }
             }
@@ -158,11 +158,15 @@ public enum FindingsHub {
     public static func list(store: any CanopyStore, _ selection: Selection, context: Context? = nil, now: Date = Date()) async throws -> [FindingView] {
         let loaded: Context
         if let context { loaded = context } else { loaded = try await Context.load(store: store) }
-        var findings = try await store.securityFindings(selection.filter, limit: nil)
-        if selection.includeGuardrails, selection.filter.sources.isEmpty || selection.filter.sources.contains(guardrailSource),
-            selection.filter.findingClass == nil || selection.filter.findingClass == .compliance
+        // A suppression rule makes an open finding show as suppressed, so asking for suppressed
+        // ones reads the open ones too and keeps those the view suppresses.
+        let wanted = Set(selection.filter.statuses)
+        var filter = selection.filter
+        if wanted.contains(.suppressed) { filter.statuses = Array(wanted.union([.new, .inProgress])) }
+        var findings = try await store.securityFindings(filter, limit: nil)
+        if selection.includeGuardrails, filter.sources.isEmpty || filter.sources.contains(guardrailSource),
+            filter.findingClass == nil || filter.findingClass == .compliance
         {
-            let filter = selection.filter
             let guardrails = try await store.findings(
                 FindingQuery(
                     accounts: filter.accounts, statuses: filter.statuses.isEmpty ? nil : filter.statuses, minimumSeverityID: filter.minimumSeverity,
@@ -173,7 +177,7 @@ public enum FindingsHub {
         }
         return findings.map { loaded.view($0, now: now) }
             .filter { view in
-                (!selection.openOnly || view.status.isOpen) && (!selection.overdueOnly || view.overdue)
+                (wanted.isEmpty || wanted.contains(view.status)) && (!selection.openOnly || view.status.isOpen) && (!selection.overdueOnly || view.overdue)
                     && (selection.businessUnit == nil || view.context.businessUnit == selection.businessUnit)
                     && (selection.application == nil || view.context.application == selection.application)
             }

@@ -23,6 +23,7 @@ struct APIController {
         addGovernanceRoutes(to: group)
         addCarbonRoutes(to: group)
         addLakeRoutes(to: group)
+        addSecurityRoutes(to: group)
     }
 
     static func json(_ value: some Encodable) throws -> Response {

@@ -6,7 +6,7 @@ import Hummingbird
 enum Layout {
     static let sections: [(key: String, path: String)] = [
         ("nav.overview", "/"), ("nav.units", "/business-units"), ("nav.inventory", "/inventory"), ("nav.findings", "/findings"),
-        ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.costs", "/costs"), ("nav.carbon", "/carbon"), ("nav.lake", "/lake"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
+        ("nav.security", "/security"), ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.costs", "/costs"), ("nav.carbon", "/carbon"), ("nav.lake", "/lake"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
         ("nav.settings", "/settings"),
     ]
 

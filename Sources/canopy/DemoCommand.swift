@@ -65,12 +65,17 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let engine = try ComplianceEngine.load()
         try await DemoGovernance.prepare(store: store, engine: engine)
+        let security = try await DemoSecurity.load(
+            into: store, box: try SecretBox.load(keyFile: database + ".key"), end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
         printOut("\ncompliance (\(engine.checks.count) checks in \(engine.packs.count) packs; 2 evaluations, one per scan):")
         printOut(try await ComplianceText.summary(engine: engine, store: store))
         let open = try await store.findings(FindingQuery(statuses: [.new, .inProgress]))
         let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
         let severityLine = Severity.allCases.reversed().map { "\(bySeverity[$0.ocsfID] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         printOut("open findings: \(open.count) (\(severityLine))")
+        printOut(
+            "\nsecurity: \(security.events) CloudTrail events in the activity lake, \(security.detections) detections by the built-in Sigma rules, "
+                + "\(security.findings) findings imported (Security Hub ASFF, Prowler OCSF, Trivy)")
 
         let end = scans.first?.finishedAt ?? Date()
         if let costs = try await DemoCosts.load(into: store, end: end) {
@@ -120,6 +125,9 @@ struct DemoCommand: AsyncParsableCommand {
               canopy compliance --database \(database) --framework nerc-cip
               canopy report audit --database \(database) --framework tw-ics-protection-baseline --level 中 --lang zh-TW -o tw-audit.html
               canopy findings --database \(database) --severity high
+              canopy findings --database \(database) --no-guardrails
+              canopy lake query --database \(database) "eventName=ConsoleLogin"
+              canopy lake verify --database \(database)
               canopy resources --database \(database) --type ec2 --tag Env=prod
               canopy scans --database \(database)
               canopy cost show --database \(database) --by month

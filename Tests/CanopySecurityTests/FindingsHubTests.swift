@@ -10,9 +10,10 @@ import Foundation
 import Testing
 
 enum Fixtures {
-    static let directory = Corpus.root.appendingPathComponent("Tests/CanopySecurityTests/Fixtures")
+    /// The demo's findings files (a Security Hub export, Prowler OCSF, a Trivy report) are the fixtures.
+    static let directory = Corpus.root.appendingPathComponent("Sources/CanopyDemo/Resources/security")
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-    static let schema = path("ocsf-1.3.0-schema.json.gz")
+    static let schema = Corpus.root.appendingPathComponent("Tests/CanopySecurityTests/Fixtures/ocsf-1.3.0-schema.json.gz").path
     static let bastion = "arn:aws:ec2:us-east-1:599006413549:instance/i-c566b54c659b253c9"
     static let publicBucket = "arn:aws:s3:::gridco-gridops-outage-maps-public"
     static let image = "599006413549.dkr.ecr.us-east-1.amazonaws.com/scada-historian:2.4.1"
@@ -160,7 +161,7 @@ enum Fixtures {
         #expect(inspector.context.accountName == "gridco-generation-prod" && inspector.context.businessUnit == "generation")
         #expect(inspector.context.application == "plant-dcs-gateway" && inspector.context.criticality == "tier-1" && inspector.context.environment == "prod")
         #expect(inspector.context.inInventory && inspector.context.owners.contains("ot-platform@gridco.example"))
-        #expect(inspector.reasons.contains { $0.contains("GuardDuty") })
+        #expect(inspector.reasons.contains("also reported by GuardDuty"))
         #expect(inspector.reasons.contains { $0.hasPrefix("the resource also fails guardrail") })
         #expect(inspector.priority == 5 && inspector.overdue)  // critical: due a day after 2026-11-20
 

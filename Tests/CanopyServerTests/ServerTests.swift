@@ -21,11 +21,15 @@ struct Fixture: Sendable {
     let outOfScope: String
 
     /// - Parameter costs: also the demo's thirteen months of cost (slower; for the pages that show them).
-    static func make(costs: Bool = false) async throws -> Fixture {
+    /// - Parameter security: also the demo's security week (lake activity, detections, imported findings).
+    static func make(costs: Bool = false, security: Bool = false) async throws -> Fixture {
         let store = try SQLiteStore()
         try await DemoRecording.bundled().load(into: store)
         let engine = try ComplianceEngine.load()
         try await DemoGovernance.prepare(store: store, engine: engine)
+        if security {
+            _ = try await DemoSecurity.load(into: store, box: .ephemeral(), end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
+        }
         if costs {
             _ = try await DemoCosts.load(into: store, end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
             try await store.save(Budget(id: "gen", name: "Generation", scope: .businessUnit, target: "generation", amount: 2_050), actor: "test")
@@ -86,7 +90,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
     }
 
     @Test func signInThenEveryPageRendersInBothLanguagesWithoutMissingKeys() async throws {
-        let fixture = try await Fixture.make(costs: true)
+        let fixture = try await Fixture.make(costs: true, security: true)
         try await buildApplication(fixture.dependencies).test(.router) { client in
             let anonymous = try await client.execute(uri: "/findings", method: .get)
             #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/login?next=/findings")
@@ -96,7 +100,8 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
                 "/scans/diff?from=1&to=2", "/settings", "/inventory?unit=generation&application=-&provider=aws", "/findings?unit=corporate&severity=high",
                 "/costs", "/costs?by=bu&month=2026-10&metric=effective", "/costs/chargeback?unit=generation&month=2026-10",
                 "/costs?by=app&month=2026-10", "/costs?by=category:Cost%20pool&month=2026-10", "/costs?by=tag:env&month=2026-10",
-                "/carbon", "/carbon?by=bu&month=2026-10", "/carbon?by=app&app=turbine-analytics&toRegion=eu-north-1", "/lake", "/lake?q=eventName%3DStopLogging"]
+                "/carbon", "/carbon?by=bu&month=2026-10", "/carbon?by=app&app=turbine-analytics&toRegion=eu-north-1", "/lake", "/lake?q=eventName%3DStopLogging",
+                "/security", "/security?class=detection&severity=high&unit=generation", "/security?overdue=1&status=all"]
             // The demo's allocation rules, so the category view has categories to show.
             let allocation = try DemoGovernance.allocation()
             _ = try await fixture.dependencies.store.applyAllocation(allocation.rules, source: allocation.source, actor: "test")
@@ -284,14 +289,14 @@ extension LiveServerTests {
 
     @Test(.enabled(if: isAvailable, "needs chromium and chromium-driver (Debian) and selenium (PyPI)"))
     func everyPageWorksInBothLanguagesInChromium() async throws {
-        let fixture = try await Fixture.make(costs: true)
+        let fixture = try await Fixture.make(costs: true, security: true)
         let artefacts = ProcessInfo.processInfo.environment["CANOPY_ARTEFACTS"]
             ?? Self.script.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/screenshots").path
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
             let (status, text) = try await runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
             #expect(status == 0, "browser check:\n\(text.suffix(4_000))")
-            #expect(text.contains("38 pages checked, 0 problems"))
+            #expect(text.contains("40 pages checked, 0 problems"))
         }
     }
 }

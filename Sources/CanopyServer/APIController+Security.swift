@@ -1,0 +1,179 @@
+import CanopyLake
+import CanopyModel
+import CanopyPolicy
+import CanopySecurity
+import CanopyStore
+import Foundation
+import Hummingbird
+
+/// The findings hub over the API: every source's findings, enriched and correlated; triage;
+/// suppression rules; the detection rules in force.
+extension APIController {
+    func addSecurityRoutes(to group: RouterGroup<CanopyRequestContext>) {
+        group.get("security/findings", use: securityFindings)
+        group.get("security/findings/:uid", use: securityFinding)
+        group.post("security/findings/:uid/triage", use: triageSecurityFinding)
+        group.get("security/suppressions", use: suppressions)
+        group.post("security/suppressions", use: createSuppression)
+        group.delete("security/suppressions/:id", use: deleteSuppression)
+        group.get("detections/rules", use: detectionRules)
+    }
+
+    /// The hub's selection from query parameters, narrowed to the caller's accounts.
+    func hubSelection(_ request: Request, scope: AccessScope) throws -> FindingsHub.Selection {
+        let q = request.uri.queryParameters
+        var filter = SecurityFindingFilter(accounts: scope.accountList)
+        if let source = q.get("source") { filter.sources = [source] }
+        if let name = q.get("class") {
+            guard let known = SecurityFinding.FindingClass.allCases.first(where: { "\($0)" == name }) else {
+                throw APIError.badParameter("class", "'class' is one of detection, vulnerability, compliance")
+            }
+            filter.findingClass = known
+        }
+        if let severity = q.get("severity") {
+            guard let level = Severity(rawValue: severity)?.ocsfID else {
+                throw APIError.badParameter("severity", "'severity' is one of informational, low, medium, high, critical")
+            }
+            filter.minimumSeverity = level
+        }
+        if let status = q.get("status") {
+            if status == "all" { filter.statuses = [] } else {
+                guard let known = FindingStatus(rawValue: status) else {
+                    throw APIError.badParameter("status", "'status' is one of new, in_progress, suppressed, resolved, all")
+                }
+                filter.statuses = [known]
+            }
+        } else {
+            filter.statuses = [.new, .inProgress, .suppressed]
+        }
+        if let account = q.get("account") { filter.accounts = scope.allows(account) ? [account] : [] }
+        filter.ruleID = q.get("rule")
+        filter.resourceUID = q.get("resource")
+        return FindingsHub.Selection(
+            filter: filter, includeGuardrails: q.get("guardrails") != "false", overdueOnly: q.get("overdue") == "true", businessUnit: q.get("bu"),
+            application: q.get("app"))
+    }
+
+    /// Findings from every source, most urgent first (priority, overdue, latest seen), as the
+    /// hub's views (JSON) or OCSF 1.3 findings.
+    @Sendable func securityFindings(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        let scope = try await AccessScope.of(user, store: store)
+        let selection = try hubSelection(request, scope: scope)
+        let limit = try request.integer("limit", default: 500, range: 1...5_000)
+        let views = Array(try await FindingsHub.list(store: store, selection).prefix(limit))
+        switch request.uri.queryParameters.get("format") ?? "json" {
+        case "json": return try Self.json(views)
+        case "ocsf":
+            var objects: [JSONValue] = []
+            for view in views {
+                let events = view.finding.findingClass == .detection ? try await store.securityFindingEvents(uid: view.finding.uid) : []
+                objects.append(OCSFExport.finding(view, events: events))
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: JSONValue.array(objects).canonicalJSON())))
+        default: throw APIError.badParameter("format", "'format' is json or ocsf")
+        }
+    }
+
+    struct FindingDetail: Encodable {
+        var view: FindingView
+        /// A detection's lake event ids, oldest first.
+        var events: [String]
+    }
+
+    /// One finding the caller may see, else 404 (whether it exists elsewhere is not told).
+    func visibleFinding(_ uid: String, user: User) async throws -> FindingView {
+        let scope = try await AccessScope.of(user, store: store)
+        guard let view = try await FindingsHub.view(uid: uid, store: store), scope.allows(view.finding.account) else { throw APIError.notFound("finding \(uid)") }
+        return view
+    }
+
+    @Sendable func securityFinding(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        let uid = context.parameters.get("uid") ?? ""
+        let view = try await visibleFinding(uid, user: user)
+        let events = try await store.securityFindingEvents(uid: uid)
+        if request.uri.queryParameters.get("format") == "ocsf" { return try Self.json(OCSFExport.finding(view, events: events)) }
+        return try Self.json(FindingDetail(view: view, events: events))
+    }
+
+    struct TriageBody: Decodable {
+        var status: String?
+        var assignee: String?
+        var note: String?
+    }
+
+    /// Sets a finding's status, assignee or note (admin, ccoe, bu-owner for their own; audited).
+    @Sendable func triageSecurityFinding(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canTriage }
+        let uid = context.parameters.get("uid") ?? ""
+        let b = try await body(TriageBody.self, request, context)
+        var status: FindingStatus?
+        if let text = b.status {
+            guard let known = FindingStatus(rawValue: text), known != .suppressed else {
+                throw APIError.badParameter("status", "'status' is one of new, in_progress, resolved (suppress with a suppression rule)")
+            }
+            status = known
+        }
+        let view = try await visibleFinding(uid, user: user)
+        if view.finding.source == FindingsHub.guardrailSource {
+            _ = try await store.triage(findingUID: uid, status: status, assignee: b.assignee, note: b.note, actor: user.name, at: Date())
+        } else {
+            _ = try await store.triageSecurityFinding(uid: uid, status: status, assignee: b.assignee, note: b.note, actor: user.name)
+        }
+        return try Self.json(try await visibleFinding(uid, user: user))
+    }
+
+    @Sendable func suppressions(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        _ = try context.apiUser()
+        return try Self.json(try await store.findingSuppressions())
+    }
+
+    struct SuppressionBody: Decodable {
+        var source: String?
+        var rule: String?
+        var resource: String?
+        var account: String?
+        var reason: String
+        var days: Int
+    }
+
+    /// A suppression rule (admin, ccoe; audited): matching findings show as suppressed, with
+    /// the reason, for `days` days.
+    @Sendable func createSuppression(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canApproveExceptions }
+        let b = try await body(SuppressionBody.self, request, context)
+        guard (1...366).contains(b.days) else { throw APIError.badParameter("days", "'days' is 1 to 366") }
+        let now = Date()
+        func given(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+        let suppression = FindingSuppression(
+            source: given(b.source), ruleID: given(b.rule), resourceUID: given(b.resource), account: given(b.account),
+            reason: b.reason.trimmingCharacters(in: .whitespacesAndNewlines), expiresAt: now.addingTimeInterval(TimeInterval(b.days) * 86_400), createdBy: user.name,
+            createdAt: now)
+        if let problem = FindingsHub.problem(with: suppression, now: now) { throw APIError.badParameter(suppression.isEmpty ? "source" : "reason", problem) }
+        return try Self.created(try await store.saveFindingSuppression(suppression, actor: user.name))
+    }
+
+    @Sendable func deleteSuppression(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try changer(request, context) { $0.canApproveExceptions }
+        guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw APIError.badParameter("id", "the id is a whole number") }
+        guard try await store.deleteFindingSuppression(id: id, actor: user.name) else { throw APIError.notFound("suppression \(id)") }
+        return Response(status: .noContent)
+    }
+
+    struct RuleSummary: Encodable {
+        var id: String
+        var title: String
+        var level: String
+        var techniques: [String]
+        var origin: String
+        var sha256: String
+    }
+
+    @Sendable func detectionRules(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        _ = try context.apiUser()
+        let rules = try await DetectionRuleSet.load(store: store)
+        return try Self.json(rules.map { RuleSummary(id: $0.id, title: $0.title, level: $0.level, techniques: $0.techniques, origin: $0.origin, sha256: $0.sha256) })
+    }
+}
