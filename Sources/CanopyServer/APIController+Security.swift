@@ -49,8 +49,13 @@ extension APIController {
         if let account = q.get("account") { filter.accounts = scope.allows(account) ? [account] : [] }
         filter.ruleID = q.get("rule")
         filter.resourceUID = q.get("resource")
+        func flag(_ name: String, default value: Bool) throws -> Bool {
+            guard let text = q.get(name) else { return value }
+            guard text == "true" || text == "false" else { throw APIError.badParameter(name, "'\(name)' is true or false") }
+            return text == "true"
+        }
         return FindingsHub.Selection(
-            filter: filter, includeGuardrails: q.get("guardrails") != "false", overdueOnly: q.get("overdue") == "true", businessUnit: q.get("bu"),
+            filter: filter, includeGuardrails: try flag("guardrails", default: true), overdueOnly: try flag("overdue", default: false), businessUnit: q.get("bu"),
             application: q.get("app"))
     }
 
@@ -61,8 +66,10 @@ extension APIController {
         let scope = try await AccessScope.of(user, store: store)
         let selection = try hubSelection(request, scope: scope)
         let limit = try request.integer("limit", default: 500, range: 1...5_000)
+        let format = request.uri.queryParameters.get("format") ?? "json"
+        guard format == "json" || format == "ocsf" else { throw APIError.badParameter("format", "'format' is json or ocsf") }
         let views = Array(try await FindingsHub.list(store: store, selection).prefix(limit))
-        switch request.uri.queryParameters.get("format") ?? "json" {
+        switch format {
         case "json": return try Self.json(views)
         case "ocsf":
             var objects: [JSONValue] = []
@@ -92,9 +99,11 @@ extension APIController {
     @Sendable func securityFinding(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let user = try context.apiUser()
         let uid = context.parameters.get("uid") ?? ""
+        let format = request.uri.queryParameters.get("format") ?? "json"
+        guard format == "json" || format == "ocsf" else { throw APIError.badParameter("format", "'format' is json or ocsf") }
         let view = try await visibleFinding(uid, user: user)
         let events = try await store.securityFindingEvents(uid: uid)
-        if request.uri.queryParameters.get("format") == "ocsf" { return try Self.json(OCSFExport.finding(view, events: events)) }
+        if format == "ocsf" { return try Self.json(OCSFExport.finding(view, events: events)) }
         return try Self.json(FindingDetail(view: view, events: events))
     }
 
