@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "CanopySecurity",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyLake", "CanopyIngest", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+                "CanopyModel", "CanopyStore", "CanopyLake", "CanopyIngest", "CanopyAWS", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources/rules")],
             swiftSettings: swiftSettings),
@@ -184,7 +184,7 @@ let package = Package(
             name: "CanopyAWSTests",
             dependencies: [
                 "CanopyAWS", "CanopyStore", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyTestSupport", "CanopyIngest", "CanopyFinOps", "CanopyLake",
+                "CanopyTestSupport", "CanopyIngest", "CanopyFinOps", "CanopyLake", "CanopySecurity", "CanopyDemo",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

@@ -52,6 +52,8 @@ OPERATIONS = {
     "sts": ["AssumeRole", "GetCallerIdentity"],
     "cloudwatch": ["GetMetricData", "ListMetrics"],
     "guardduty": ["ListDetectors", "GetDetector"],
+    # the findings hub: pull findings (ASFF) and push Canopy's back
+    "securityhub": ["GetFindings", "BatchImportFindings"],
 }
 
 # Members a decoder needs; everything else (documentation, examples, constraints) is dropped.
@@ -71,24 +73,30 @@ def slim_member(ref):
     return {k: ref[k] for k in MEMBER_KEYS if k in ref}
 
 
-def collect(model, name, out):
-    if name in out:
+# JSON services whose answers Canopy keeps as they come: only the top-level shape is needed
+# (a member without a shape passes through unchanged). Security Hub's ASFF has 800+ shapes.
+SHALLOW = {"securityhub"}
+
+
+def collect(model, name, out, depth=None):
+    if name in out or depth == 0:
         return
+    depth = None if depth is None else depth - 1
     shape = model["shapes"][name]
     slim = {k: shape[k] for k in SHAPE_KEYS if k in shape}
     out[name] = slim
     if shape["type"] == "structure":
         slim["members"] = {m: slim_member(ref) for m, ref in shape.get("members", {}).items()}
         for ref in shape.get("members", {}).values():
-            collect(model, ref["shape"], out)
+            collect(model, ref["shape"], out, depth)
     elif shape["type"] == "list":
         slim["member"] = slim_member(shape["member"])
-        collect(model, shape["member"]["shape"], out)
+        collect(model, shape["member"]["shape"], out, depth)
     elif shape["type"] == "map":
         slim["key"] = slim_member(shape["key"])
         slim["value"] = slim_member(shape["value"])
-        collect(model, shape["key"]["shape"], out)
-        collect(model, shape["value"]["shape"], out)
+        collect(model, shape["key"]["shape"], out, depth)
+        collect(model, shape["value"]["shape"], out, depth)
 
 
 def main():
@@ -110,7 +118,7 @@ def main():
                 entry["output"] = spec["output"]["shape"]
                 if "resultWrapper" in spec["output"]:
                     entry["resultWrapper"] = spec["output"]["resultWrapper"]
-                collect(model, spec["output"]["shape"], shapes)
+                collect(model, spec["output"]["shape"], shapes, 2 if service in SHALLOW else None)
             ops[op] = entry
         doc = {
             "source": f"botocore {botocore.__version__} API model for {service} (Apache-2.0); "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyAWS
 import CanopyCompliance
 import CanopyLake
 import CanopyModel
@@ -13,7 +14,8 @@ struct FindingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "findings",
         abstract: "The findings hub: guardrails, detections, and findings imported from Security Hub (ASFF), OCSF tools (Prowler) and Trivy, in one list.",
-        subcommands: [List.self, Show.self, Import.self, Triage.self, Suppress.self, Suppressions.self, Unsuppress.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Import.self, Pull.self, Push.self, Triage.self, Suppress.self, Suppressions.self, Unsuppress.self],
+        defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -160,6 +162,72 @@ struct FindingsCommand: AsyncParsableCommand {
                         + (done.skipped.isEmpty ? "" : ", \(done.skipped.count) bad findings skipped"))
                 for problem in done.skipped.prefix(20) { printErr("  skipped: \(problem)") }
             }
+        }
+    }
+
+    /// Where Security Hub is and who calls it.
+    struct HubOptions: ParsableArguments {
+        @Option(help: "The Security Hub region.") var region: String?
+        @Option(help: "The AWS profile.") var profile: String?
+        @Option(help: "An endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
+
+        func with<T: Sendable>(_ body: @Sendable (AWSClient, String) async throws -> T) async throws -> T {
+            let environment = ProcessInfo.processInfo.environment
+            let profile = profile
+            let endpoint = endpoint
+            let region = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            return try await AsyncHTTPClientTransport.with { transport in
+                let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
+                return try await body(client, region)
+            }
+        }
+    }
+
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pull", abstract: "Import every Security Hub finding (GetFindings, all pages; Canopy's own pushed ones left out), in one transaction.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @OptionGroup var hub: HubOptions
+        @Flag(help: "Count and report findings missing required fields, and import the rest.") var skipBadRecords = false
+
+        func run() async throws {
+            let store = try database.open()
+            let who = actor.resolved
+            let skip = skipBadRecords
+            let pulled = try await hub.with { client, region in
+                try await SecurityHub.pull(client: client, region: region, store: store, skipBad: skip, actor: who)
+            }
+            printOut(
+                "\(pulled.read) findings read (\(pulled.ownSkipped) of them Canopy's own): \(pulled.saved.added) added, \(pulled.saved.updated) updated, \(pulled.saved.unchanged) unchanged"
+                    + (pulled.skipped.isEmpty ? "" : ", \(pulled.skipped.count) bad findings skipped"))
+            for problem in pulled.skipped.prefix(20) { printErr("  skipped: \(problem)") }
+        }
+    }
+
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "push",
+            abstract: "Send Canopy's own findings (detections and guardrail findings, with their business context) to Security Hub with BatchImportFindings, as the calling account's custom product.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var hub: HubOptions
+        @Option(help: "Status: new, in_progress, suppressed, resolved, or all (repeatable; default: new, in_progress, suppressed).") var status: [String] = []
+        @Flag(help: "Print the ASFF that would be sent instead of sending it.") var dryRun = false
+
+        func run() async throws {
+            let store = try database.open()
+            let views = try await FindingsHub.list(store: store, FindingsHub.Selection(filter: SecurityFindingFilter(statuses: try FindingsCommand.statuses(status))))
+            let dry = dryRun
+            let result = try await hub.with { client, region -> String in
+                let account = try await client.query("sts", "GetCallerIdentity", region: region)["Account"]?.stringValue ?? ""
+                if dry {
+                    let own = views.filter { $0.finding.source == Detector.source || $0.finding.source == FindingsHub.guardrailSource }
+                    return JSONValue.object(["Findings": .array(own.map { SecurityHub.asff($0, importingAccount: account, region: region) })]).canonicalJSON()
+                }
+                let pushed = try await SecurityHub.push(views: views, client: client, region: region, importingAccount: account)
+                return "\(pushed.sent) findings sent to Security Hub in \(region) as account \(account)" + pushed.failed.prefix(20).map { "\n  failed: \($0)" }.joined()
+            }
+            printOut(result)
         }
     }
 
