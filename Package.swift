@@ -35,7 +35,10 @@ let package = Package(
         .target(name: "CanopyFinOps", dependencies: ["CanopyModel", "CanopyStore"], swiftSettings: swiftSettings),
         .target(
             name: "CanopyLake",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyIngest", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "CanopySecurity",
@@ -118,7 +121,8 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -59,6 +59,26 @@ public enum S3Objects {
     }
 }
 
+extension S3Objects {
+    /// An object's user metadata (`x-amz-meta-*`, names without the prefix, lower-cased): read
+    /// from the headers of a one-byte ranged GET, which every S3 (and moto) answers.
+    public static func metadata(client: AWSClient, bucket: String, key: String, region: String) async throws -> [String: String] {
+        let model = try ServiceModels.model("s3")
+        let pathStyle = client.endpoints.isOverridden
+        let path = "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.uriEncode(String($0)) }.joined(separator: "/")
+        return try await client.performRaw(service: "s3", model: model, operation: "GetObject", region: region) { endpoint in
+            let (target, encodedPath) = AWSClient.address(bucket: bucket, path: path, endpoint: endpoint, pathStyle: pathStyle)
+            return AWSHTTPRequest(method: "GET", endpoint: target, encodedPath: encodedPath, headers: [("Range", "bytes=0-0")])
+        } decode: { response in
+            var metadata: [String: String] = [:]
+            for header in response.headers where header.name.lowercased().hasPrefix("x-amz-meta-") {
+                metadata[String(header.name.lowercased().dropFirst("x-amz-meta-".count))] = header.value
+            }
+            return metadata
+        }
+    }
+}
+
 extension AWSClient {
     /// A signed GET whose body is the answer (S3 objects): the bytes, and the full size from
     /// `Content-Range` when the answer is a range.

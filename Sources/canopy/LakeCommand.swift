@@ -1,16 +1,18 @@
 import ArgumentParser
+import CanopyAWS
 import CanopyLake
 import CanopyModel
 import CanopySecurity
 import CanopyStore
 import Crypto
 import Foundation
+import _CryptoExtras
 
 /// `canopy lake`: the tamper-evident activity lake.
 struct LakeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lake", abstract: "The activity lake: CloudTrail events, hash-chained and sealed by signed digests; import, query, verify.",
-        subcommands: [Import.self, Query.self, Verify.self, Key.self])
+        subcommands: [Import.self, Query.self, Verify.self, VerifyCloudTrail.self, Key.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -103,6 +105,51 @@ struct LakeCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             printOut("lake intact: \(result.events) events, \(result.digests) signed digests")
+        }
+    }
+
+    struct VerifyCloudTrail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-cloudtrail",
+            abstract:
+                "Validate CloudTrail's own digest files the way AWS does: each log file's SHA-256, the digest chain, and each digest's SHA256withRSA signature; exit 0 only when everything checks out.")
+        @Argument(help: "s3://bucket/prefix (digests and logs under it, signatures from object metadata), or a local copy of the bucket with --bucket.")
+        var source: String
+        @Option(help: "CloudTrail's public keys, one FINGERPRINT=BASE64-DER a line (from `aws cloudtrail list-public-keys`).") var publicKeys: String
+        @Option(help: "For a local copy: the bucket it copies (keys are paths under the folder; signatures in <digest>.signature files).") var bucket: String?
+        @Option(help: "table or json.") var format: OutputFormat = .table
+        @Option(help: "For s3:// sources: the AWS profile.") var profile: String?
+        @Option(help: "For s3:// sources: an endpoint override.") var endpoint: String?
+        @Option(help: "For s3:// sources: the bucket's region.") var region: String?
+
+        func run() async throws {
+            let keys: [String: _RSA.Signing.PublicKey]
+            do { keys = try CloudTrailDigests.publicKeys(try String(contentsOfFile: publicKeys, encoding: .utf8)) } catch let error as LakeInputError {
+                throw ValidationError("\(publicKeys): \(error)")
+            }
+            let (digests, logs) = try await load()
+            let report = CloudTrailDigests.verify(digests: digests, logFiles: logs, publicKeys: keys)
+            if format == .json {
+                printOut(String(decoding: try JSONOutput.encode(report), as: UTF8.self))
+            } else {
+                for problem in report.problems { printErr(problem) }
+                printOut("\(report.digests) digest files, \(report.validLogFiles) of \(report.logFiles) log files valid" + (report.intact ? ": intact" : ": \(report.problems.count) problems"))
+            }
+            if !report.intact { throw ExitCode(1) }
+        }
+
+        func load() async throws -> CloudTrailIntegrity.Loaded {
+            if let (bucketName, prefix) = S3Objects.parse(source) {
+                let environment = ProcessInfo.processInfo.environment
+                let (profile, endpoint) = (profile, endpoint)
+                let bucketRegion = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+                return try await AsyncHTTPClientTransport.with { transport in
+                    let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
+                    return try await CloudTrailIntegrity.load(client: client, bucket: bucketName, prefix: prefix, region: bucketRegion)
+                }
+            }
+            guard let bucket else { throw ValidationError("a local copy needs --bucket (the bucket it copies)") }
+            return try CloudTrailIntegrity.load(directory: source, bucket: bucket)
         }
     }
 
