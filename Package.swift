@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "CanopyStore",
             dependencies: [
-                "CanopyModel", .product(name: "GRDB", package: "GRDB.swift"),
+                "CanopyModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -22,6 +22,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     public var canReadActivity: Bool { self != .viewer }
     /// Whether the lake is intact is a question for those who answer for the whole trail.
     public var canVerifyActivity: Bool { self == .admin || self == .ccoe || self == .auditor }
+    /// Read-only SQL over the lake views (everything in them, every account).
+    public var canQueryLakeSQL: Bool { self == .admin || self == .auditor }
     public var canManageUsers: Bool { self == .admin }
     /// Defining business units and applications is the CCoE's job.
     public var canManageOwnership: Bool { self == .admin || self == .ccoe }

@@ -8,6 +8,31 @@ extension APIController {
     func addLakeRoutes(to group: RouterGroup<CanopyRequestContext>) {
         group.get("lake/events", use: lakeEvents)
         group.get("lake/verify", use: lakeVerify)
+        group.post("lake/sql", use: lakeSQL)
+        group.get("lake/queries", use: savedQueries)
+    }
+
+    struct SQLBody: Decodable {
+        var sql: String
+        var limit: Int?
+    }
+
+    /// Read-only SQL over the lake views (admin, auditor); the database refuses anything else.
+    @Sendable func lakeSQL(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        guard user.role.canQueryLakeSQL else { throw APIError.forbidden }
+        let b = try await body(SQLBody.self, request, context)
+        let limit = b.limit ?? 1_000
+        guard (1...10_000).contains(limit) else { throw APIError.badParameter("limit", "'limit' is 1 to 10000") }
+        do { return try Self.json(try await store.lakeSQL(b.sql, limit: limit)) } catch let problem as LakeSQL.Problem {
+            throw APIError.badParameter("sql", problem.message)
+        }
+    }
+
+    @Sendable func savedQueries(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        let user = try context.apiUser()
+        guard user.role.canReadActivity else { throw APIError.forbidden }
+        return try Self.json(try await store.savedQueries().filter { $0.kind == .filter || user.role.canQueryLakeSQL })
     }
 
     /// The caller's filter, narrowed to their accounts; 403 for roles that may not read the trail.

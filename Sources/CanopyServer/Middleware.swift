@@ -162,7 +162,7 @@ struct NotFoundMiddleware: RouterMiddleware {
         ("exceptions/*/decision", "POST"), ("changes", "GET"), ("users", "GET, POST"), ("tokens", "GET, POST"), ("tokens/*", "DELETE"),
         ("webhooks", "GET, POST"), ("webhooks/*", "DELETE"), ("costs", "GET"), ("costs/forecast", "GET"), ("costs/anomalies", "GET"), ("costs/recommendations", "GET"), ("cost-allocation", "GET, PUT"),
         ("cost-allocation/preview", "POST"), ("budgets", "GET"), ("budgets/*", "PUT, DELETE"), ("carbon", "GET"), ("carbon/whatif", "GET"),
-        ("carbon/report", "GET"), ("carbon/settings", "GET, PUT"), ("lake/events", "GET"), ("lake/verify", "GET"),
+        ("carbon/report", "GET"), ("carbon/settings", "GET, PUT"), ("lake/events", "GET"), ("lake/verify", "GET"), ("lake/sql", "POST"), ("lake/queries", "GET"),
         ("security/findings", "GET"), ("security/findings/*", "GET"), ("security/findings/*/triage", "POST"), ("security/suppressions", "GET, POST"),
         ("security/suppressions/*", "DELETE"), ("detections/rules", "GET"),
     ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }

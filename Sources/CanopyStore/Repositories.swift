@@ -96,7 +96,7 @@ public protocol MetricRepository: Sendable {
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
     & AuditRepository & UserRepository & OwnershipRepository & WebhookRepository & CostRepository & CarbonRepository & LakeRepository
-    & SecurityFindingRepository & DetectionRuleRepository & SecurityTriageRepository
+    & SecurityFindingRepository & DetectionRuleRepository & SecurityTriageRepository & LakeConsoleRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {

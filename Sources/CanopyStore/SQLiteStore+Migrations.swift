@@ -490,6 +490,21 @@ extension SQLiteStore {
                         created_by TEXT NOT NULL,
                         created_at DATETIME NOT NULL
                     );
+                    -- The views the read-only SQL console may read (LakeSQL): CloudTrail's own names.
+                    CREATE VIEW lake_events AS SELECT seq, event_id AS eventID, event_time AS eventTime, account, region,
+                        event_source AS eventSource, event_name AS eventName, user_arn AS userArn, user_type AS userType,
+                        source_ip AS sourceIPAddress, error_code AS errorCode, read_only AS readOnly, body FROM lake_event;
+                    CREATE VIEW lake_findings AS SELECT uid, source, class_uid AS classUID, rule_id AS ruleID, title, severity_id AS severityID,
+                        status, resource_uid AS resourceUID, account, region, principal, techniques, first_seen AS firstSeen,
+                        last_seen AS lastSeen, event_count AS eventCount FROM security_finding;
+                    -- Saved lake queries: a filter or a SQL statement, by name.
+                    CREATE TABLE saved_query (
+                        name TEXT PRIMARY KEY,
+                        kind TEXT NOT NULL CHECK (kind IN ('filter', 'sql')),
+                        query TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at DATETIME NOT NULL
+                    );
                     -- Sigma rules loaded beside Canopy's built-in ones, as their text.
                     CREATE TABLE detection_rule (
                         id TEXT PRIMARY KEY,

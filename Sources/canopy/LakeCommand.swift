@@ -12,7 +12,7 @@ import _CryptoExtras
 struct LakeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lake", abstract: "The activity lake: CloudTrail events, hash-chained and sealed by signed digests; import, query, verify.",
-        subcommands: [Import.self, Query.self, Verify.self, VerifyCloudTrail.self, Key.self])
+        subcommands: [Import.self, Query.self, SQL.self, Saved.self, Verify.self, VerifyCloudTrail.self, Key.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -53,7 +53,7 @@ struct LakeCommand: AsyncParsableCommand {
             commandName: "query",
             abstract: "Events matching a filter, e.g. 'eventName=StopLogging and eventTime>=2024-07-01'. Fields: \(LakeQuery.fields.joined(separator: ", ")); operators = != >= <= > < ~ (contains); field=* present.")
         @OptionGroup var database: DatabaseOptions
-        @Argument(help: "The filter (empty: every event).") var filter: String = ""
+        @Argument(help: "The filter (empty: every event), or the name of a saved filter.") var filter: String = ""
         @Flag(help: "Print how many events match, nothing else.") var count = false
         @Option(help: "At most this many events.") var limit: Int = 1_000
         @Option(help: "table, json (the records as received), csv, or ocsf (OCSF 1.3 API Activity, Authentication and Account Change events).")
@@ -61,8 +61,9 @@ struct LakeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.open()
+            let text = try await store.savedQueries().first { $0.name == filter && $0.kind == .filter }?.query ?? filter
             let parsed: LakeFilter
-            do { parsed = try LakeQuery.parse(filter) } catch let problem as LakeQuery.Problem { throw ValidationError(problem.description) }
+            do { parsed = try LakeQuery.parse(text) } catch let problem as LakeQuery.Problem { throw ValidationError(problem.description) }
             guard ["table", "json", "csv", "ocsf"].contains(format) else { throw ValidationError("--format is table, json, csv or ocsf") }
             if count {
                 printOut(String(try await store.countLakeEvents(parsed)))
@@ -81,6 +82,63 @@ struct LakeCommand: AsyncParsableCommand {
                     })
                 printOut(try table.render(.table) { Data() })
             }
+        }
+    }
+
+    struct SQL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sql",
+            abstract: "Read-only SQL over the lake views lake_events and lake_findings (SQLite; the database refuses anything else), e.g. \"SELECT eventName, count(*) FROM lake_events GROUP BY 1\".")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The SELECT, or the name of a saved SQL query.") var sql: String
+        @Option(help: "At most this many rows.") var limit: Int = 1_000
+        @Option(help: "table, json or csv.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let store = try database.open()
+            let statement = try await store.savedQueries().first { $0.name == sql && $0.kind == .sql }?.query ?? sql
+            let result: LakeSQL.Result
+            do { result = try await store.lakeSQL(statement, limit: limit) } catch let problem as LakeSQL.Problem { throw ValidationError(problem.message) }
+            let table = Table(columns: result.columns, rows: result.rows.map { $0.map(\.compactText) })
+            printOut(try table.render(format) { try JSONOutput.encode(result) })
+            if result.truncated { printErr("(more rows than --limit \(limit))") }
+        }
+    }
+
+    struct Saved: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "saved", abstract: "Saved lake queries: list them, save one (a filter or SQL, checked first; audited) or delete one.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var actor: ActorOption
+        @Option(help: "Save a filter (the lake's filter language) under --name.") var filter: String?
+        @Option(help: "Save a SQL statement under --name.") var sql: String?
+        @Option(help: "The name to save or delete.") var name: String?
+        @Flag(help: "Delete the query --name.") var delete = false
+
+        func run() async throws {
+            let store = try database.open()
+            if delete {
+                guard let name, try await store.deleteSavedQuery(name: name, actor: actor.resolved) else { throw ValidationError("no saved query named \(name ?? "")") }
+                printOut("deleted \(name)")
+                return
+            }
+            if filter != nil || sql != nil {
+                guard let name, !name.isEmpty else { throw ValidationError("--name is required to save") }
+                if let filter {
+                    do { _ = try LakeQuery.parse(filter) } catch let problem as LakeQuery.Problem { throw ValidationError(problem.description) }
+                } else if let sql {
+                    do { _ = try await store.lakeSQL(sql, limit: 1) } catch let problem as LakeSQL.Problem { throw ValidationError(problem.message) }
+                }
+                try await store.save(
+                    SavedQuery(name: name, kind: filter != nil ? .filter : .sql, query: filter ?? sql ?? "", createdBy: actor.resolved, createdAt: Date()),
+                    actor: actor.resolved)
+                printOut("saved \(name)")
+                return
+            }
+            let table = Table(
+                columns: ["name", "kind", "query", "by", "saved"],
+                rows: try await store.savedQueries().map { [$0.name, $0.kind.rawValue, $0.query, $0.createdBy, Timestamps.iso8601($0.createdAt)] })
+            printOut(try table.render(.table) { Data() })
         }
     }
 

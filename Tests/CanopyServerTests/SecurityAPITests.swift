@@ -1,3 +1,4 @@
+import CanopyLake
 import CanopyModel
 import CanopySecurity
 import CanopyServer
@@ -74,6 +75,33 @@ import Testing
             }
             let finding = try await client.execute(uri: "/security/finding?uid=\(uid)", method: .get, headers: [.cookie: "canopy_session=\(session)"])
             #expect(finding.status == .ok && finding.text.contains("AuthorizeSecurityGroupIngress") && finding.text.contains("ot-oncall"))
+        }
+    }
+}
+
+extension SecurityAPITests {
+    /// Read-only SQL through the API: admins and auditors only, refusals named.
+    @Test func lakeSQLIsForAdminsAndAuditorsAndReadsOnlyTheViews() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-sql-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fixture = try await Fixture.make(security: true, path: directory.appendingPathComponent("canopy.db").path)
+        try await buildApplication(fixture.dependencies).test(.router) { client in
+            func sql(_ text: String, _ role: Role) async throws -> (HTTPResponse.Status, JSONValue?) {
+                var headers = fixture.bearer(role)
+                headers[.contentType] = "application/json"
+                let body = JSONValue.object(["sql": .string(text)]).canonicalJSON()
+                let response = try await client.execute(uri: "/api/v1/lake/sql", method: .post, headers: headers, body: ByteBuffer(string: body))
+                return (response.status, try? JSONValue.parse(Data(response.text.utf8)))
+            }
+            let (status, result) = try await sql("SELECT userArn, json_extract(body, '$.sourceIPAddress') AS ip FROM lake_events WHERE eventName = 'ConsoleLogin' AND json_extract(body, '$.additionalEventData.MFAUsed') = 'No'", .auditor)
+            #expect(status == .ok && result?["columns"] == ["userArn", "ip"])
+            #expect(result?["rows"] == [["arn:aws:iam::751136107545:user/mdm-batch", "198.51.100.23"]])
+            #expect(try await sql("SELECT count(*) FROM lake_events", .ccoe).0 == .forbidden)
+            let refused = try await sql("SELECT name, password_hash FROM app_user", .admin)
+            #expect(refused.0 == .badRequest && refused.1?["error"]?["field"]?.stringValue == "sql")
+            #expect(try await sql("DELETE FROM lake_event", .admin).0 == .badRequest)
+            #expect(try await fixture.dependencies.store.countLakeEvents(LakeFilter()) == 601)
         }
     }
 }
