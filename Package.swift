@@ -175,6 +175,8 @@ let package = Package(
                 "CanopySecurity", "CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", "CanopyDemo", "CanopyCompliance",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // Read by path (the OCSF schema is handed to Scripts/ocsf-validate.py), not bundled.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyCarbonTests", dependencies: ["CanopyCarbon", "CanopyFinOps", "CanopyStore", "CanopyModel", "CanopyDemo", "CanopyTestSupport", "CanopyIngest"],

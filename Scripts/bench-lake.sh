@@ -2,7 +2,8 @@
 # Activity lake benchmark (figures for notes, never for tests): the 310 corpus CloudTrail events
 # replicated to EVENTS events (default 1,000,000) with fresh ids and times, in files of 10,000
 # records as S3 delivers them; Canopy's release build imports them (parse, hash chain, one signed
-# digest a file), then verifies the whole lake and runs an eventName query.
+# digest a file) with all 64 Sigma rules (SigmaHQ's CloudTrail rules loaded beside the seven
+# built-in ones) running over every event, then verifies the whole lake and runs an eventName query.
 #
 #     Scripts/bench-lake.sh [EVENTS]
 set -euo pipefail
@@ -36,6 +37,7 @@ fi
 swift build -c release --product canopy > /dev/null
 canopy=.build/release/canopy
 rm -f "$work/lake.db" "$work/lake.db-wal" "$work/lake.db-shm" "$work/lake.db.key"
+"$canopy" detect rules add --database "$work/lake.db" "${CANOPY_SHARED:-../shared}/corpus/sigma/aws-cloudtrail" > /dev/null
 measure import "$canopy" lake import --database "$work/lake.db" "$work"/files/*.json
 read -r seconds rss < "$work/import.time"
 python3 -c "print(f'import: {$events} events in {$seconds} s = {$events / max($seconds, 1e-9):,.0f} events/s, peak RSS {$rss / 1024:.0f} MiB')"
