@@ -25,9 +25,35 @@ public struct Detector: Sendable {
     /// The deduplication window (default one hour, aligned to the epoch).
     public let window: TimeInterval
 
+    /// Rule indices by the event name they need (lower-cased), and the rules that need none.
+    let byEventName: [String: [Int]]
+    let unpinned: [Int]
+
     public init(rules: [SigmaRule], window: TimeInterval = 3_600) {
         self.rules = rules
         self.window = max(window, 1)
+        var byEventName: [String: [Int]] = [:]
+        var unpinned: [Int] = []
+        for (index, rule) in rules.enumerated() {
+            guard let names = rule.eventNames else {
+                unpinned.append(index)
+                continue
+            }
+            for name in names { byEventName[name, default: []].append(index) }
+        }
+        self.byEventName = byEventName
+        self.unpinned = unpinned
+    }
+
+    /// The rules that can match an event of this name, in rule order.
+    func candidates(eventName: String) -> [Int] {
+        guard let pinned = byEventName[eventName.lowercased()] else { return unpinned }
+        return (pinned + unpinned).sorted()
+    }
+
+    /// The rules an event matches (only those its name allows are run).
+    public func matchingRules(eventName: String, json: JSONValue) -> [SigmaRule] {
+        candidates(eventName: eventName).filter { rules[$0].detection.matches(json) }.map { rules[$0] }
     }
 
     /// What a run found: the findings, the lake event ids of each, and the number of rule matches.
@@ -52,7 +78,7 @@ public struct Detector: Sendable {
         var matches = 0
 
         public mutating func add(_ record: LakeRecord, json: JSONValue) {
-            for rule in detector.rules where rule.matches(json) {
+            for rule in detector.matchingRules(eventName: record.eventName, json: json) {
                 matches += 1
                 let principal = record.userARN ?? json["userIdentity"]?["principalId"]?.stringValue ?? record.userType ?? "unknown"
                 let windowStart = (record.eventTime.timeIntervalSince1970 / detector.window).rounded(.down) * detector.window

@@ -15,23 +15,6 @@ indirect enum SigmaCondition: Sendable, Equatable {
         var message: String
     }
 
-    func evaluate(_ identifier: (String) -> Bool) -> Bool {
-        switch self {
-        case .identifier(let name): return identifier(name)
-        case .and(let parts): return parts.allSatisfy { $0.evaluate(identifier) }
-        case .or(let parts): return parts.contains { $0.evaluate(identifier) }
-        case .not(let part): return !part.evaluate(identifier)
-        case .of(let minimum, let names):
-            guard let minimum else { return names.allSatisfy(identifier) }
-            var matched = 0
-            for name in names where identifier(name) {
-                matched += 1
-                if matched >= minimum { return true }
-            }
-            return false
-        }
-    }
-
     static func parse(_ text: String, identifiers: [String]) throws -> SigmaCondition {
         if text.contains("|") {
             throw Problem(message: "aggregations after '|' (count, near) are Sigma 1.x and not supported; write a correlation rule instead")

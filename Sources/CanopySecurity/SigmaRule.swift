@@ -28,8 +28,7 @@ public struct SigmaRule: Sendable {
     public var origin: String
     /// SHA-256 of the rule's text: which version of the rule made a detection.
     public var sha256: String
-    let identifiers: [String: SigmaSearch]
-    let condition: SigmaCondition
+    let detection: CompiledDetection
 
     /// OCSF severity_id for the rule's level.
     public var severityID: Int {
@@ -53,9 +52,10 @@ public struct SigmaRule: Sendable {
     }
 
     /// Whether an event (a CloudTrail record) matches the rule.
-    public func matches(_ event: JSONValue) -> Bool {
-        condition.evaluate { name in identifiers[name]?.matches(event) ?? false }
-    }
+    public func matches(_ event: JSONValue) -> Bool { detection.matches(event) }
+
+    /// The event names the rule can match at all (lower-cased), when its condition pins them down.
+    public var eventNames: Set<String>? { detection.eventNames }
 
     public static func load(path: String, origin: String? = nil) throws -> SigmaRule {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SigmaError(file: path, line: 0, message: "cannot read the file") }
@@ -142,7 +142,7 @@ public struct SigmaRule: Sendable {
             id: try field("id").isEmpty ? String(digest.prefix(32)) : try field("id"), title: title,
             description: try field("description"), status: try field("status"), level: level.isEmpty ? "medium" : level, tags: try strings("tags"),
             falsePositives: (try? strings("falsepositives")) ?? [], logsource: logsource, origin: origin ?? file, sha256: digest,
-            identifiers: identifiers, condition: conditions.count == 1 ? conditions[0] : .or(conditions))
+            detection: CompiledDetection(identifiers: identifiers, condition: conditions.count == 1 ? conditions[0] : .or(conditions)))
     }
 
     static func line(of error: YamlError) -> Int {

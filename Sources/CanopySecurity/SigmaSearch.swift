@@ -400,12 +400,68 @@ enum SigmaStringMode: Sendable {
 /// `NSRegularExpression` is immutable once made and safe to share; Foundation does not say so.
 struct SigmaRegex: @unchecked Sendable {
     let expression: NSRegularExpression
+    /// Text any match must contain (lower-cased when the pattern ignores case): checked first,
+    /// since ICU's matcher costs far more than a substring search and most values fail both.
+    let required: String?
+    let caseInsensitive: Bool
 
-    init(_ expression: NSRegularExpression) { self.expression = expression }
+    init(_ expression: NSRegularExpression) {
+        self.expression = expression
+        let insensitive = expression.options.contains(.caseInsensitive)
+        caseInsensitive = insensitive
+        required = Self.requiredLiteral(expression.pattern).map { insensitive ? $0.lowercased() : $0 }
+    }
 
     /// Sigma's `re` searches: the pattern may match anywhere in the value.
     func matches(_ text: String) -> Bool {
-        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        if let required, !(caseInsensitive ? text.lowercased() : text).contains(required) { return false }
+        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// The longest run of plain characters outside any group, class or alternation that the
+    /// pattern requires, or nil when it cannot say (alternation anywhere, or no such run).
+    static func requiredLiteral(_ pattern: String) -> String? {
+        guard !pattern.contains("|") else { return nil }
+        var runs: [String] = []
+        var current = ""
+        var depth = 0
+        var inClass = false
+        var characters = Array(pattern)[...]
+        func close() {
+            if !current.isEmpty { runs.append(current) }
+            current = ""
+        }
+        while let c = characters.popFirst() {
+            if inClass {
+                if c == "\\" { _ = characters.popFirst() } else if c == "]" { inClass = false }
+                continue
+            }
+            switch c {
+            case "\\":
+                // An escaped punctuation character is itself; \d, \w, \s… are classes.
+                guard let next = characters.popFirst() else { return nil }
+                if depth == 0, next.isPunctuation || next.isSymbol { current.append(next) } else { close() }
+            case "(":
+                close()
+                depth += 1
+            case ")":
+                depth -= 1
+                close()
+            case "[":
+                close()
+                inClass = true
+            case "*", "?", "{":
+                // The character before is optional (or repeated from zero): drop it from the run.
+                if !current.isEmpty { current.removeLast() }
+                close()
+            case "+", ".", "^", "$":
+                close()
+            default:
+                if depth == 0 { current.append(c) } else { close() }
+            }
+        }
+        close()
+        return runs.max { $0.count < $1.count }.flatMap { $0.count >= 3 ? $0 : nil }
     }
 }
 

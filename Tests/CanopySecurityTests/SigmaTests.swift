@@ -1,4 +1,4 @@
-import CanopySecurity
+@testable import CanopySecurity
 import CanopyLake
 import CanopyModel
 import CanopyTestSupport
@@ -113,6 +113,35 @@ enum Corpus {
             let fired = highRules.filter { $0.matches(event) }.map(\.title)
             #expect(fired.isEmpty, "\(text) fired \(fired)")
         }
+    }
+
+    /// The detector runs a rule only on events whose name its condition allows; over the corpus
+    /// that must change no verdict, and most rules must be pinned to names.
+    @Test func theEventNameIndexChangesNoVerdict() throws {
+        let rules = try Corpus.rules()
+        let detector = Detector(rules: rules)
+        #expect(rules.filter { $0.eventNames != nil }.count >= 45)
+        var events = try Corpus.stratusFiles().flatMap(Corpus.events)
+        // The same events with their names in other cases (Sigma compares without case).
+        events += events.prefix(50).map { $0.merging(["eventName": .string(($0["eventName"]?.stringValue ?? "").uppercased())]) }
+        for event in events {
+            let name = event["eventName"]?.stringValue ?? ""
+            let indexed = detector.matchingRules(eventName: name, json: event).map(\.id)
+            let everyRule = rules.filter { $0.matches(event) }.map(\.id)
+            #expect(indexed == everyRule, "\(name)")
+        }
+    }
+
+    @Test func aRegexLiteralPrefilterKeepsTheRegexVerdict() throws {
+        #expect(SigmaRegex.requiredLiteral(".+:assumed-role/aws:.+") == ":assumed-role/aws:")
+        #expect(SigmaRegex.requiredLiteral("^arn:aws:iam::\\d{12}:root$") == "arn:aws:iam::")
+        #expect(SigmaRegex.requiredLiteral("(foo|bar)baz") == nil)
+        #expect(SigmaRegex.requiredLiteral("colou?r-scheme") == "r-scheme")
+        #expect(SigmaRegex.requiredLiteral("a[bc]d") == nil)
+        #expect(SigmaRegex.requiredLiteral("prefix\\.json") == "prefix.json")
+        let rule = try Self.rule("  s:\n    userIdentity.arn|re|i: '.+:ASSUMED-ROLE/aws:.+'\n  condition: s")
+        #expect(try rule.matches(Self.event(#"{"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"}}"#)))
+        #expect(try !rule.matches(Self.event(#"{"userIdentity":{"arn":"arn:aws:sts::1:assumed-role/app/i-1"}}"#)))
     }
 
     static func rule(_ detection: String, level: String = "high") throws -> SigmaRule {
