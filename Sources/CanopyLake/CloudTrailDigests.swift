@@ -28,38 +28,20 @@ public enum CloudTrailDigests {
         }
     }
 
-    /// What verification found; intact only with no problems.
+    /// What verification found; intact only with digests and no problems.
     public struct Report: Sendable, Codable {
-        public var digests: Int
-        public var logFiles: Int
-        public var validLogFiles: Int
-        public var problems: [String]
-        public var intact: Bool { problems.isEmpty && digests > 0 }
-
-        enum CodingKeys: String, CodingKey { case digests, logFiles, validLogFiles, problems, intact }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(digests, forKey: .digests)
-            try container.encode(logFiles, forKey: .logFiles)
-            try container.encode(validLogFiles, forKey: .validLogFiles)
-            try container.encode(problems, forKey: .problems)
-            try container.encode(intact, forKey: .intact)
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            digests = try container.decode(Int.self, forKey: .digests)
-            logFiles = try container.decode(Int.self, forKey: .logFiles)
-            validLogFiles = try container.decode(Int.self, forKey: .validLogFiles)
-            problems = try container.decode([String].self, forKey: .problems)
-        }
+        public let digests: Int
+        public let logFiles: Int
+        public let validLogFiles: Int
+        public let problems: [String]
+        public let intact: Bool
 
         init(digests: Int, logFiles: Int, validLogFiles: Int, problems: [String]) {
             self.digests = digests
             self.logFiles = logFiles
             self.validLogFiles = validLogFiles
             self.problems = problems
+            intact = problems.isEmpty && digests > 0
         }
     }
 

@@ -25,16 +25,14 @@ struct CostCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
         @Argument(help: "Files to import, or s3://bucket/prefix (every .csv and .csv.gz object under it).") var paths: [String]
-        @Option(help: "For s3:// sources: the AWS profile (default: the usual credential chain).") var profile: String?
-        @Option(help: "For s3:// sources: an endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
-        @Option(help: "For s3:// sources: the bucket's region (default AWS_REGION or us-east-1).") var region: String?
+        @OptionGroup(title: "For s3:// sources") var aws: AWSOptions
 
         func run() async throws {
             let store = try database.open()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-cost-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
             let local = try await S3Sources.localFiles(
-                paths, suffixes: [".csv", ".csv.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
+                paths, suffixes: [".csv", ".csv.gz"], work: work, aws: aws)
             for (path, name) in local {
                 let file: CostFile
                 do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error, shownAs: (path, name)) }

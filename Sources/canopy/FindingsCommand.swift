@@ -144,16 +144,14 @@ struct FindingsCommand: AsyncParsableCommand {
         @OptionGroup var actor: ActorOption
         @Argument(help: "Files, or s3://bucket/prefix (every .json, .ndjson and .json.gz object under it).") var paths: [String]
         @Flag(help: "Count and report findings missing required fields, and import the rest (default: reject the file).") var skipBadRecords = false
-        @Option(help: "For s3:// sources: the AWS profile.") var profile: String?
-        @Option(help: "For s3:// sources: an endpoint override.") var endpoint: String?
-        @Option(help: "For s3:// sources: the bucket's region.") var region: String?
+        @OptionGroup(title: "For s3:// sources") var aws: AWSOptions
 
         func run() async throws {
             let store = try database.open()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-findings-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
             let files = try await S3Sources.localFiles(
-                paths, suffixes: [".json", ".ndjson", ".json.gz", ".ndjson.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
+                paths, suffixes: [".json", ".ndjson", ".json.gz", ".ndjson.gz"], work: work, aws: aws)
             for (path, name) in files {
                 let done = try await FindingImport.importFile(path: path, name: name, store: store, skipBad: skipBadRecords, actor: actor.resolved)
                 printOut(
@@ -165,30 +163,12 @@ struct FindingsCommand: AsyncParsableCommand {
         }
     }
 
-    /// Where Security Hub is and who calls it.
-    struct HubOptions: ParsableArguments {
-        @Option(help: "The Security Hub region.") var region: String?
-        @Option(help: "The AWS profile.") var profile: String?
-        @Option(help: "An endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
-
-        func with<T: Sendable>(_ body: @Sendable (AWSClient, String) async throws -> T) async throws -> T {
-            let environment = ProcessInfo.processInfo.environment
-            let profile = profile
-            let endpoint = endpoint
-            let region = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-            return try await AsyncHTTPClientTransport.with { transport in
-                let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
-                return try await body(client, region)
-            }
-        }
-    }
-
     struct Pull: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "pull", abstract: "Import every Security Hub finding (GetFindings, all pages; Canopy's own pushed ones left out), in one transaction.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var actor: ActorOption
-        @OptionGroup var hub: HubOptions
+        @OptionGroup(title: "Security Hub") var hub: AWSOptions
         @Flag(help: "Count and report findings missing required fields, and import the rest.") var skipBadRecords = false
 
         func run() async throws {
@@ -210,7 +190,7 @@ struct FindingsCommand: AsyncParsableCommand {
             commandName: "push",
             abstract: "Send Canopy's own findings (detections and guardrail findings, with their business context) to Security Hub with BatchImportFindings, as the calling account's custom product.")
         @OptionGroup var database: DatabaseOptions
-        @OptionGroup var hub: HubOptions
+        @OptionGroup(title: "Security Hub") var hub: AWSOptions
         @Option(help: "Status: new, in_progress, suppressed, resolved, or all (repeatable; default: new, in_progress, suppressed).") var status: [String] = []
         @Flag(help: "Print the ASFF that would be sent instead of sending it.") var dryRun = false
 

@@ -24,9 +24,7 @@ struct LakeCommand: AsyncParsableCommand {
         @Argument(help: "Files, or s3://bucket/prefix (every .json and .json.gz object under it).") var paths: [String]
         @Flag(help: "Count and report records without eventID, eventTime, eventSource or eventName, and import the rest (default: reject the file).")
         var skipBadRecords = false
-        @Option(help: "For s3:// sources: the AWS profile.") var profile: String?
-        @Option(help: "For s3:// sources: an endpoint override (e.g. http://127.0.0.1:5055).") var endpoint: String?
-        @Option(help: "For s3:// sources: the bucket's region.") var region: String?
+        @OptionGroup(title: "For s3:// sources") var aws: AWSOptions
 
         func run() async throws {
             let store = try database.open()
@@ -34,7 +32,7 @@ struct LakeCommand: AsyncParsableCommand {
             let detector = Detector(rules: try await DetectionRuleSet.load(store: store))
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lake-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
-            let files = try await S3Sources.localFiles(paths, suffixes: [".json", ".json.gz"], work: work, profile: profile, endpoint: endpoint, region: region)
+            let files = try await S3Sources.localFiles(paths, suffixes: [".json", ".json.gz"], work: work, aws: aws)
             for (path, name) in files {
                 let done = try await ActivityDetection.importFile(
                     path: path, name: name, store: store, signer: signer, detector: detector, skipBad: skipBadRecords, actor: actor.resolved)
@@ -176,9 +174,7 @@ struct LakeCommand: AsyncParsableCommand {
         @Option(help: "CloudTrail's public keys, one FINGERPRINT=BASE64-DER a line (from `aws cloudtrail list-public-keys`).") var publicKeys: String
         @Option(help: "For a local copy: the bucket it copies (keys are paths under the folder; signatures in <digest>.signature files).") var bucket: String?
         @Option(help: "table or json.") var format: OutputFormat = .table
-        @Option(help: "For s3:// sources: the AWS profile.") var profile: String?
-        @Option(help: "For s3:// sources: an endpoint override.") var endpoint: String?
-        @Option(help: "For s3:// sources: the bucket's region.") var region: String?
+        @OptionGroup(title: "For s3:// sources") var aws: AWSOptions
 
         func run() async throws {
             let keys: [String: _RSA.Signing.PublicKey]
@@ -198,12 +194,8 @@ struct LakeCommand: AsyncParsableCommand {
 
         func load() async throws -> CloudTrailIntegrity.Loaded {
             if let (bucketName, prefix) = S3Objects.parse(source) {
-                let environment = ProcessInfo.processInfo.environment
-                let (profile, endpoint) = (profile, endpoint)
-                let bucketRegion = region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-                return try await AsyncHTTPClientTransport.with { transport in
-                    let (client, _) = try await CallerClient.resolve(transport: transport, environment: environment, profile: profile, endpoint: endpoint)
-                    return try await CloudTrailIntegrity.load(client: client, bucket: bucketName, prefix: prefix, region: bucketRegion)
+                return try await aws.with { client, region in
+                    try await CloudTrailIntegrity.load(client: client, bucket: bucketName, prefix: prefix, region: region)
                 }
             }
             guard let bucket else { throw ValidationError("a local copy needs --bucket (the bucket it copies)") }
