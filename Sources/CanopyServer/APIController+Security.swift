@@ -135,8 +135,8 @@ extension APIController {
     }
 
     @Sendable func suppressions(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        _ = try context.apiUser()
-        return try Self.json(try await store.findingSuppressions())
+        let scope = try await AccessScope.of(try context.apiUser(), store: store)
+        return try Self.json(try await store.findingSuppressions().filter(scope.mayRead))
     }
 
     struct SuppressionBody: Decodable {

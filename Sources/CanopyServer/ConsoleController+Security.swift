@@ -95,7 +95,7 @@ extension ConsoleController {
 
     func suppressionSection(_ p: Page, _ context: CanopyRequestContext) async throws -> String {
         let t = p.t
-        let rules = try await store.findingSuppressions()
+        let rules = try await store.findingSuppressions().filter(p.scope.mayRead)
         let now = Date()
         var body = "<h2>\(HTML.escape(t("security.suppressions")))</h2>"
         let canManage = p.user.role.canApproveExceptions

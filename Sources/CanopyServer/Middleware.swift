@@ -139,6 +139,18 @@ struct AccessScope: Sendable {
 
     func allows(_ account: String) -> Bool { accounts?.contains(account) ?? true }
 
+    /// Whether a suppression rule concerns this scope: one naming an account (or a resource ARN
+    /// with an account) outside it is another unit's business.
+    func mayRead(_ suppression: FindingSuppression) -> Bool {
+        guard accounts != nil else { return true }
+        if let account = suppression.account { return allows(account) }
+        if let resource = suppression.resourceUID, resource.hasPrefix("arn:") {
+            let account = resource.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first.map(String.init) ?? ""
+            return account.isEmpty || allows(account)
+        }
+        return true
+    }
+
     /// A scan as this user may see it: only their accounts in its scope and its errors.
     func visible(_ scan: Scan) -> Scan {
         guard accounts != nil else { return scan }

@@ -193,9 +193,11 @@ struct FindingsCommand: AsyncParsableCommand {
         @OptionGroup(title: "Security Hub") var hub: AWSOptions
         @Option(help: "Status: new, in_progress, suppressed, resolved, or all (repeatable; default: new, in_progress, suppressed).") var status: [String] = []
         @Flag(help: "Print the ASFF that would be sent instead of sending it.") var dryRun = false
+        @OptionGroup var actor: ActorOption
 
         func run() async throws {
             let store = try database.open()
+            let who = actor.resolved
             let views = try await FindingsHub.list(store: store, FindingsHub.Selection(filter: SecurityFindingFilter(statuses: try FindingsCommand.statuses(status))))
             let dry = dryRun
             let result = try await hub.with { client, region -> String in
@@ -205,6 +207,9 @@ struct FindingsCommand: AsyncParsableCommand {
                     return JSONValue.object(["Findings": .array(own.map { SecurityHub.asff($0, importingAccount: account, region: region) })]).canonicalJSON()
                 }
                 let pushed = try await SecurityHub.push(views: views, client: client, region: region, importingAccount: account)
+                _ = try await store.appendAudit(
+                    actor: who, action: "findings.push", target: "securityhub://\(region)",
+                    details: ["account": .string(account), "sent": .int(Int64(pushed.sent)), "failed": .int(Int64(pushed.failed.count))], at: Date())
                 return "\(pushed.sent) findings sent to Security Hub in \(region) as account \(account)" + pushed.failed.prefix(20).map { "\n  failed: \($0)" }.joined()
             }
             printOut(result)

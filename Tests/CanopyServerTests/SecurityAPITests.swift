@@ -57,6 +57,11 @@ import Testing
             #expect(try await call("/api/v1/security/suppressions", .ccoe, method: .post, body: #"{"reason":"everything","days":30}"#).0 == .badRequest)
             let suppressed = try await call("/api/v1/security/findings?source=Trivy&status=suppressed", .ccoe).1?.arrayValue ?? []
             #expect(suppressed.count == 1 && suppressed.first?["suppression"]?["reason"]?.stringValue == "ncurses not reachable")
+            let gridops = #"{"account":"751136107545","rule":"S3.8","reason":"public outage map, by design","days":90}"#
+            #expect(try await call("/api/v1/security/suppressions", .admin, method: .post, body: gridops).0 == .created)
+            let ownerView = try await call("/api/v1/security/suppressions", .buOwner).1?.arrayValue ?? []
+            #expect(ownerView.count == 1 && ownerView.first?["ruleID"]?.stringValue == "CVE-2023-50495", "another unit's rule is not shown")
+            #expect(try await call("/api/v1/security/suppressions", .auditor).1?.arrayValue?.count == 2)
             let id = try #require(rule?["id"]?.intValue)
             #expect(try await call("/api/v1/security/suppressions/\(id)", .ccoe, method: .delete).0 == .noContent)
             #expect(try await call("/api/v1/security/suppressions/\(id)", .ccoe, method: .delete).0 == .notFound)
