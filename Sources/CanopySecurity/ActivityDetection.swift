@@ -60,13 +60,46 @@ public enum ActivityDetection {
     public static func importFile(
         path: String, name: String, store: any CanopyStore, signer: LakeSigner, detector: Detector, skipBad: Bool, actor: String
     ) async throws -> FileImport {
-        let read = try CloudTrailReader.read(path: path, name: name, skipBad: skipBad)
-        let append = try await store.appendLakeEvents(read.events, source: name, actor: actor) { try signer.sign($0) }
-        var run = detector.run()
-        for (record, json) in zip(read.events, read.records) { run.add(record, json: json) }
-        let result = run.result
-        let saved = try await save(result, store: store, actor: actor, source: name)
-        return FileImport(name: name, append: append, skipped: read.skipped, matches: result.matches, detections: saved)
+        var done: [FileImport] = []
+        try await importFiles([(path, name)], store: store, signer: signer, detector: detector, skipBad: skipBad, actor: actor) { done.append($0) }
+        return done[0]
+    }
+
+    /// Imports files in order, as `importFile` does each. Reading a file and running the rules
+    /// over it do not touch the lake, so the next file is read and matched on another core while
+    /// this one is appended (the chain itself is one sequence, written by one writer).
+    public static func importFiles(
+        _ files: [(path: String, name: String)], store: any CanopyStore, signer: LakeSigner, detector: Detector, skipBad: Bool, actor: String,
+        each: (FileImport) throws -> Void
+    ) async throws {
+        /// A file read and matched; its parsed records are dropped once the rules have run.
+        struct Prepared: Sendable {
+            var events: [LakeRecord]
+            var skipped: [LakeInputError]
+            var detected: Detector.Result
+        }
+        func prepare(_ file: (path: String, name: String)) -> Task<Prepared, any Error> {
+            Task.detached {
+                let read = try CloudTrailReader.read(path: file.path, name: file.name, skipBad: skipBad)
+                var run = detector.run()
+                for (record, json) in zip(read.events, read.records) { run.add(record, json: json) }
+                return Prepared(events: read.events, skipped: read.skipped, detected: run.result)
+            }
+        }
+        var next = files.first.map(prepare)
+        for (index, file) in files.enumerated() {
+            guard let current = next else { break }
+            next = index + 1 < files.count ? prepare(files[index + 1]) : nil
+            do {
+                let prepared = try await current.value
+                let append = try await store.appendLakeEvents(prepared.events, source: file.name, actor: actor) { try signer.sign($0) }
+                let saved = try await save(prepared.detected, store: store, actor: actor, source: file.name)
+                try each(FileImport(name: file.name, append: append, skipped: prepared.skipped, matches: prepared.detected.matches, detections: saved))
+            } catch {
+                next?.cancel()
+                throw error
+            }
+        }
     }
 
     /// What `canopy detect` did over the lake's history.

@@ -33,12 +33,12 @@ struct LakeCommand: AsyncParsableCommand {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lake-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: work) }
             let files = try await S3Sources.localFiles(paths, suffixes: [".json", ".json.gz"], work: work, aws: aws)
-            for (path, name) in files {
-                let done = try await ActivityDetection.importFile(
-                    path: path, name: name, store: store, signer: signer, detector: detector, skipBad: skipBadRecords, actor: actor.resolved)
+            try await ActivityDetection.importFiles(
+                files, store: store, signer: signer, detector: detector, skipBad: skipBadRecords, actor: actor.resolved
+            ) { done in
                 let detections = done.detections
                 printOut(
-                    "\(name): \(done.append.added) events added, \(done.append.duplicates) already in the lake"
+                    "\(done.name): \(done.append.added) events added, \(done.append.duplicates) already in the lake"
                         + (done.skipped.isEmpty ? "" : ", \(done.skipped.count) bad records skipped") + (done.append.digest.map { ", sealed by digest #\($0.id)" } ?? "")
                         + (done.matches == 0 ? "" : "; \(done.matches) rule matches: \(detections.added) new detections, \(detections.updated) updated"))
                 for problem in done.skipped.prefix(20) { printErr("  skipped: \(problem)") }
