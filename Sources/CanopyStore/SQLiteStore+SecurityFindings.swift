@@ -48,17 +48,18 @@ extension SQLiteStore: SecurityFindingRepository {
             for incoming in findings {
                 let stored = try Row.fetchOne(db, sql: "SELECT \(Self.securityFindingColumns) FROM security_finding WHERE uid = ?", arguments: [incoming.uid])
                     .map(Self.securityFinding)
-                if let stored, incoming.updatedAt < stored.updatedAt {
-                    result.unchanged += 1
-                    continue
-                }
                 let attached = Set(try String.fetchAll(db, sql: "SELECT event_id FROM security_finding_event WHERE finding_uid = ?", arguments: [incoming.uid]))
                 let newEvents = Set(events[incoming.uid] ?? []).subtracting(attached)
                 var finding = incoming
                 if let stored {
-                    if incoming.updatedAt == stored.updatedAt, newEvents.isEmpty {
-                        result.unchanged += 1
-                        continue
+                    if incoming.updatedAt < stored.updatedAt || (incoming.updatedAt == stored.updatedAt && newEvents.isEmpty) {
+                        // An older copy changes nothing but the events it brings (a detection
+                        // window filled from files read out of order).
+                        guard !newEvents.isEmpty else {
+                            result.unchanged += 1
+                            continue
+                        }
+                        finding = stored
                     }
                     finding.firstSeen = min(stored.firstSeen, incoming.firstSeen)
                     finding.lastSeen = max(stored.lastSeen, incoming.lastSeen)

@@ -267,6 +267,13 @@ enum Fixtures {
         let grown = try #require(try await store.securityFinding(uid: stop.uid))
         let attached = try await store.securityFindingEvents(uid: stop.uid)
         #expect(grown.eventCount == 3 && attached.count == 3)
+        // A file read late, with an earlier event of the same window: still attached.
+        let early = first.merging(["eventID": "repeat-early", "eventTime": .string(Timestamps.iso8601(Date(timeIntervalSince1970: windowStart + 5)))])
+        let lateFile = try Fixtures.write(JSONValue.array([early]).canonicalJSON(), "late.json")
+        defer { try? FileManager.default.removeItem(atPath: lateFile) }
+        let late = try await ActivityDetection.importFile(path: lateFile, name: "late.json", store: store, signer: signer, detector: detector, skipBad: false, actor: "t")
+        #expect(late.detections == SecurityFindingSave(updated: 1))
+        #expect(try await store.securityFinding(uid: stop.uid)?.eventCount == 4)
         #expect(try await store.auditLog(limit: 50).contains { $0.action == "detect.run" })
     }
 
