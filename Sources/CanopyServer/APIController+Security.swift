@@ -74,7 +74,8 @@ extension APIController {
         case "ocsf":
             var objects: [JSONValue] = []
             for view in views {
-                let events = view.finding.findingClass == .detection ? try await store.securityFindingEvents(uid: view.finding.uid) : []
+                // The events behind a detection are activity: only for those who may read the lake.
+                let events = view.finding.findingClass == .detection && user.role.canReadActivity ? try await store.securityFindingEvents(uid: view.finding.uid) : []
                 objects.append(OCSFExport.finding(view, events: events))
             }
             return Response(
@@ -102,7 +103,7 @@ extension APIController {
         let format = request.uri.queryParameters.get("format") ?? "json"
         guard format == "json" || format == "ocsf" else { throw APIError.badParameter("format", "'format' is json or ocsf") }
         let view = try await visibleFinding(uid, user: user)
-        let events = try await store.securityFindingEvents(uid: uid)
+        let events = user.role.canReadActivity ? try await store.securityFindingEvents(uid: uid) : []
         if format == "ocsf" { return try Self.json(OCSFExport.finding(view, events: events)) }
         return try Self.json(FindingDetail(view: view, events: events))
     }

@@ -46,6 +46,7 @@ import Testing
             #expect(try await call("/api/v1/security/findings/\(uid)/triage", .ccoe, method: .post, body: #"{"status":"suppressed"}"#).0 == .badRequest)
             let detail = try await call("/api/v1/security/findings/\(uid)", .auditor)
             #expect(detail.1?["events"]?.arrayValue?.count == 1)
+            #expect(try await call("/api/v1/security/findings/\(uid)", .viewer).1?["events"]?.arrayValue?.isEmpty == true, "a viewer reads no activity")
             let ocsf = try await call("/api/v1/security/findings/\(uid)?format=ocsf", .auditor)
             #expect(ocsf.1?["class_uid"] == 2004 && ocsf.1?["unmapped"]?["business_unit"]?.stringValue == "generation")
 
