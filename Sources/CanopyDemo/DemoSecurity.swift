@@ -142,20 +142,22 @@ public enum DemoSecurity {
     /// built-in rules over it, and imports the tools' findings.
     public static func load(into store: any CanopyStore, box: SecretBox, end: Date, actor: String = "demo") async throws -> Summary {
         let signer = try await LakeSigner.load(store: store, box: box)
-        let data = Data(JSONValue.array(activity(end: end)).canonicalJSON().utf8)
-        let read = try CloudTrailReader.parse(data, file: "demo-cloudtrail.json")
-        let appended = try await store.appendLakeEvents(read.events, source: "demo-cloudtrail.json", actor: actor) { try signer.sign($0) }
-        var run = Detector(rules: try BuiltInRules.load()).run()
-        for (record, json) in zip(read.events, read.records) { run.add(record, json: json) }
-        let result = run.result
-        let detections = try await store.saveSecurityFindings(result.findings, events: result.events, actor: actor, action: "detect.run", source: "demo-cloudtrail.json")
+        // The week goes through the same import as any CloudTrail file: lake, rules, findings.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-demo-cloudtrail-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(JSONValue.array(activity(end: end)).canonicalJSON().utf8).write(to: file)
+        let week = try await ActivityDetection.importFile(
+            path: file.path, name: "demo-cloudtrail.json", store: store, signer: signer, detector: Detector(rules: try BuiltInRules.load()), skipBad: false,
+            actor: actor)
         var imported = 0
-        guard let directory = Bundle.module.url(forResource: "security", withExtension: nil) else { return Summary(events: appended.added, detections: detections.added, findings: 0) }
+        guard let directory = Bundle.module.url(forResource: "security", withExtension: nil) else {
+            throw FindingInputError.file("security", "the demo's findings files are missing from the installation")
+        }
         for name in ["asff-securityhub-export.json", "prowler-ocsf.json", "trivy-image.json"] {
             let done = try await FindingImport.importFile(
                 path: directory.appendingPathComponent(name).path, name: name, store: store, skipBad: false, actor: actor, now: end)
             imported += done.saved.added
         }
-        return Summary(events: appended.added, detections: detections.added, findings: imported)
+        return Summary(events: week.append.added, detections: week.detections.added, findings: imported)
     }
 }

@@ -25,7 +25,8 @@ public struct Detector: Sendable {
     /// The deduplication window (default one hour, aligned to the epoch).
     public let window: TimeInterval
 
-    /// Rule indices by the event name they need (lower-cased), and the rules that need none.
+    /// The rules to run for an event name (lower-cased): those that need that name and those that
+    /// need none, in rule order, merged once here rather than per event; `unpinned` for other names.
     let byEventName: [String: [Int]]
     let unpinned: [Int]
 
@@ -41,14 +42,13 @@ public struct Detector: Sendable {
             }
             for name in names { byEventName[name, default: []].append(index) }
         }
-        self.byEventName = byEventName
+        self.byEventName = byEventName.mapValues { ($0 + unpinned).sorted() }
         self.unpinned = unpinned
     }
 
     /// The rules that can match an event of this name, in rule order.
     func candidates(eventName: String) -> [Int] {
-        guard let pinned = byEventName[eventName.lowercased()] else { return unpinned }
-        return (pinned + unpinned).sorted()
+        byEventName[eventName.lowercased()] ?? unpinned
     }
 
     /// The rules an event matches (only those its name allows are run).

@@ -214,3 +214,30 @@ extension FindingsHub {
         return nil
     }
 }
+
+extension FindingsHub {
+    /// Triage of any finding in the hub, by uid: a security finding through its own workflow,
+    /// else a guardrail finding through the compliance one (both audited; an unknown uid throws
+    /// `StoreError.unknownFinding`). Answers the finding as triaged.
+    @discardableResult
+    public static func triage(
+        uid: String, status: FindingStatus?, assignee: String?, note: String?, actor: String, store: any CanopyStore
+    ) async throws -> SecurityFinding {
+        if try await store.securityFinding(uid: uid) != nil {
+            return try await store.triageSecurityFinding(uid: uid, status: status, assignee: assignee, note: note, actor: actor)
+        }
+        return securityFinding(try await store.triage(findingUID: uid, status: status, assignee: assignee, note: note, actor: actor, at: Date()))
+    }
+}
+
+extension OCSFExport {
+    /// Views as OCSF findings; a detection carries its lake events when `withEvents`.
+    public static func findings(_ views: [FindingView], store: any CanopyStore, withEvents: Bool) async throws -> JSONValue {
+        var objects: [JSONValue] = []
+        for view in views {
+            let events = withEvents && view.finding.findingClass == .detection ? try await store.securityFindingEvents(uid: view.finding.uid) : []
+            objects.append(finding(view, events: events))
+        }
+        return .array(objects)
+    }
+}

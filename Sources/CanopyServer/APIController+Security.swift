@@ -72,14 +72,10 @@ extension APIController {
         switch format {
         case "json": return try Self.json(views)
         case "ocsf":
-            var objects: [JSONValue] = []
-            for view in views {
-                // The events behind a detection are activity: only for those who may read the lake.
-                let events = view.finding.findingClass == .detection && user.role.canReadActivity ? try await store.securityFindingEvents(uid: view.finding.uid) : []
-                objects.append(OCSFExport.finding(view, events: events))
-            }
+            // The events behind a detection are activity: only for those who may read the lake.
+            let objects = try await OCSFExport.findings(views, store: store, withEvents: user.role.canReadActivity)
             return Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: JSONValue.array(objects).canonicalJSON())))
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: objects.canonicalJSON())))
         default: throw APIError.badParameter("format", "'format' is json or ocsf")
         }
     }
@@ -127,11 +123,7 @@ extension APIController {
             status = known
         }
         let view = try await visibleFinding(uid, user: user)
-        if view.finding.source == FindingsHub.guardrailSource {
-            _ = try await store.triage(findingUID: uid, status: status, assignee: b.assignee, note: b.note, actor: user.name, at: Date())
-        } else {
-            _ = try await store.triageSecurityFinding(uid: uid, status: status, assignee: b.assignee, note: b.note, actor: user.name)
-        }
+        try await FindingsHub.triage(uid: view.finding.uid, status: status, assignee: b.assignee, note: b.note, actor: user.name, store: store)
         return try Self.json(try await visibleFinding(uid, user: user))
     }
 

@@ -191,11 +191,7 @@ extension ConsoleController {
         let uid = form["uid"] ?? ""
         guard let view = try await FindingsHub.view(uid: uid, store: store), p.scope.allows(view.finding.account) else { throw p.notFound() }
         let status = form["status"].flatMap(FindingStatus.init(rawValue:)).flatMap { $0 == .suppressed ? nil : $0 }
-        if view.finding.source == FindingsHub.guardrailSource {
-            _ = try await store.triage(findingUID: uid, status: status, assignee: form["assignee"], note: form["note"], actor: p.user.name, at: Date())
-        } else {
-            _ = try await store.triageSecurityFinding(uid: uid, status: status, assignee: form["assignee"], note: form["note"], actor: p.user.name)
-        }
+        try await FindingsHub.triage(uid: view.finding.uid, status: status, assignee: form["assignee"], note: form["note"], actor: p.user.name, store: store)
         return Layout.redirect("/security/finding" + HTML.query([("uid", uid)]))
     }
 

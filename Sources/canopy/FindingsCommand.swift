@@ -60,12 +60,7 @@ struct FindingsCommand: AsyncParsableCommand {
                     filter: filter, includeGuardrails: !noGuardrails, overdueOnly: overdue, businessUnit: businessUnit, application: application))
             if let limit { views = Array(views.prefix(limit)) }
             if format == "ocsf" {
-                var objects: [JSONValue] = []
-                for view in views {
-                    let events = view.finding.findingClass == .detection ? try await store.securityFindingEvents(uid: view.finding.uid) : []
-                    objects.append(OCSFExport.finding(view, events: events))
-                }
-                printOut(JSONValue.array(objects).canonicalJSON())
+                printOut(try await OCSFExport.findings(views, store: store, withEvents: true).canonicalJSON())
                 return
             }
             let table = Table(
@@ -235,12 +230,7 @@ struct FindingsCommand: AsyncParsableCommand {
                 newStatus = s
             }
             let store = try database.open()
-            if try await store.securityFinding(uid: uid) != nil {
-                let finding = try await store.triageSecurityFinding(uid: uid, status: newStatus, assignee: assignee, note: note, actor: actor.resolved)
-                printOut("\(finding.uid): \(finding.status.rawValue)" + (finding.assignee.map { ", assigned to \($0)" } ?? ""))
-                return
-            }
-            let finding = try await store.triage(findingUID: uid, status: newStatus, assignee: assignee, note: note, actor: actor.resolved, at: Date())
+            let finding = try await FindingsHub.triage(uid: uid, status: newStatus, assignee: assignee, note: note, actor: actor.resolved, store: store)
             printOut("\(finding.uid): \(finding.status.rawValue)" + (finding.assignee.map { ", assigned to \($0)" } ?? ""))
         }
     }
