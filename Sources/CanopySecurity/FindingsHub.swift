@@ -241,3 +241,45 @@ extension OCSFExport {
         return .array(objects)
     }
 }
+
+extension FindingsHub {
+    /// A filter value a caller cannot use, naming the parameter.
+    public struct ParameterProblem: Error, CustomStringConvertible, Sendable {
+        public var field: String
+        public var message: String
+        public var description: String { message }
+    }
+
+    static let severities = ["informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5]
+
+    /// The hub's filter from the values a user gives (CLI options, query parameters, a form):
+    /// source, class, minimum severity and status (default new, in_progress, suppressed; `all`).
+    public static func filter(
+        accounts: [String]?, source: String?, findingClass: String?, severity: String?, status: String?
+    ) throws -> SecurityFindingFilter {
+        var filter = SecurityFindingFilter(accounts: accounts)
+        if let source { filter.sources = [source] }
+        if let findingClass {
+            guard let known = SecurityFinding.FindingClass.allCases.first(where: { "\($0)" == findingClass }) else {
+                throw ParameterProblem(field: "class", message: "'class' is one of detection, vulnerability, compliance")
+            }
+            filter.findingClass = known
+        }
+        if let severity {
+            guard let level = severities[severity] else {
+                throw ParameterProblem(field: "severity", message: "'severity' is one of informational, low, medium, high, critical")
+            }
+            filter.minimumSeverity = level
+        }
+        switch status {
+        case nil: filter.statuses = [.new, .inProgress, .suppressed]
+        case "all": filter.statuses = []
+        case let status?:
+            guard let known = FindingStatus(rawValue: status) else {
+                throw ParameterProblem(field: "status", message: "'status' is one of new, in_progress, suppressed, resolved, all")
+            }
+            filter.statuses = [known]
+        }
+        return filter
+    }
+}

@@ -1,6 +1,5 @@
 import CanopyLake
 import CanopyModel
-import CanopyPolicy
 import CanopySecurity
 import CanopyStore
 import Foundation
@@ -22,29 +21,12 @@ extension APIController {
     /// The hub's selection from query parameters, narrowed to the caller's accounts.
     func hubSelection(_ request: Request, scope: AccessScope) throws -> FindingsHub.Selection {
         let q = request.uri.queryParameters
-        var filter = SecurityFindingFilter(accounts: scope.accountList)
-        if let source = q.get("source") { filter.sources = [source] }
-        if let name = q.get("class") {
-            guard let known = SecurityFinding.FindingClass.allCases.first(where: { "\($0)" == name }) else {
-                throw APIError.badParameter("class", "'class' is one of detection, vulnerability, compliance")
-            }
-            filter.findingClass = known
-        }
-        if let severity = q.get("severity") {
-            guard let level = Severity(rawValue: severity)?.ocsfID else {
-                throw APIError.badParameter("severity", "'severity' is one of informational, low, medium, high, critical")
-            }
-            filter.minimumSeverity = level
-        }
-        if let status = q.get("status") {
-            if status == "all" { filter.statuses = [] } else {
-                guard let known = FindingStatus(rawValue: status) else {
-                    throw APIError.badParameter("status", "'status' is one of new, in_progress, suppressed, resolved, all")
-                }
-                filter.statuses = [known]
-            }
-        } else {
-            filter.statuses = [.new, .inProgress, .suppressed]
+        var filter: SecurityFindingFilter
+        do {
+            filter = try FindingsHub.filter(
+                accounts: scope.accountList, source: q.get("source"), findingClass: q.get("class"), severity: q.get("severity"), status: q.get("status"))
+        } catch let problem as FindingsHub.ParameterProblem {
+            throw APIError.badParameter(problem.field, problem.message)
         }
         if let account = q.get("account") { filter.accounts = scope.allows(account) ? [account] : [] }
         filter.ruleID = q.get("rule")

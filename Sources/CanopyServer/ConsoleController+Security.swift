@@ -14,22 +14,13 @@ extension ConsoleController {
         let t = p.t
         let q = request.uri.queryParameters
         func parameter(_ name: String) -> String? { q.get(name).flatMap { $0.isEmpty ? nil : $0 } }
-        var filter = SecurityFindingFilter(accounts: p.scope.accountList)
-        if let source = parameter("source") { filter.sources = [source] }
-        if let name = parameter("class") {
-            guard let known = SecurityFinding.FindingClass.allCases.first(where: { "\($0)" == name }) else { throw p.badRequest("class: \(name)") }
-            filter.findingClass = known
-        }
-        if let severity = parameter("severity") {
-            guard let level = Severity(rawValue: severity)?.ocsfID else { throw p.badRequest("severity: \(severity)") }
-            filter.minimumSeverity = level
-        }
-        switch parameter("status") {
-        case nil: filter.statuses = [.new, .inProgress, .suppressed]
-        case "all": filter.statuses = []
-        case let status?:
-            guard let known = FindingStatus(rawValue: status) else { throw p.badRequest("status: \(status)") }
-            filter.statuses = [known]
+        let filter: SecurityFindingFilter
+        do {
+            filter = try FindingsHub.filter(
+                accounts: p.scope.accountList, source: parameter("source"), findingClass: parameter("class"), severity: parameter("severity"),
+                status: parameter("status"))
+        } catch let problem as FindingsHub.ParameterProblem {
+            throw p.badRequest(problem.message)
         }
         let unit = parameter("unit").flatMap { $0 == Self.unassigned ? nil : $0 }
         let application = parameter("application").flatMap { $0 == Self.unassigned ? nil : $0 }

@@ -38,20 +38,16 @@ struct FindingsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.open()
-            var filter = SecurityFindingFilter(accounts: account.isEmpty ? nil : account)
+            var filter: SecurityFindingFilter
+            do {
+                filter = try FindingsHub.filter(
+                    accounts: account.isEmpty ? nil : account, source: nil, findingClass: findingClass, severity: severity, status: nil)
+            } catch let problem as FindingsHub.ParameterProblem {
+                throw ValidationError(problem.message)
+            }
             filter.sources = source
             filter.ruleID = rule
             filter.resourceUID = resource
-            if let findingClass {
-                guard let parsed = SecurityFinding.FindingClass.allCases.first(where: { "\($0)" == findingClass }) else {
-                    throw ValidationError("--class is detection, vulnerability or compliance")
-                }
-                filter.findingClass = parsed
-            }
-            if let severity {
-                guard let parsed = Severity(rawValue: severity) else { throw ValidationError("unknown severity '\(severity)'") }
-                filter.minimumSeverity = parsed.ocsfID
-            }
             filter.statuses = try FindingsCommand.statuses(status)
             guard ["table", "json", "csv", "ocsf"].contains(format) else { throw ValidationError("--format is table, json, csv or ocsf") }
             var views = try await FindingsHub.list(
