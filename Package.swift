@@ -48,6 +48,11 @@ let package = Package(
             resources: [.copy("Resources/rules")],
             swiftSettings: swiftSettings),
         .target(
+            name: "CanopyHost",
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", "CanopyAWS", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Resources/os-lifecycle.csv")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "CanopyCarbon", dependencies: ["CanopyModel", "CanopyStore", "CanopyFinOps", "CanopyIngest"],
             resources: [.copy("Resources/aws-instances.csv"), .copy("Resources/microarchitectures.csv"), .copy("Resources/grid-factors-aws.csv"), .copy("Resources/CCF-LICENSE")],
             swiftSettings: swiftSettings),
@@ -92,7 +97,7 @@ let package = Package(
         .target(
             name: "CanopyServer",
             dependencies: [
-                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity",
+                "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", "CanopyHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -113,7 +118,7 @@ let package = Package(
         ),
         .target(
             name: "CanopyDemo",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity"],
+            dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", "CanopyHost"],
             resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml"), .copy("Resources/security")],
             swiftSettings: swiftSettings
         ),
@@ -121,7 +126,7 @@ let package = Package(
             name: "canopy",
             dependencies: [
                 "CanopyModel", "CanopyStore", "CanopyAWS", "CanopyInventory", "CanopyPolicy", "CanopyCompliance", "CanopyRemediation",
-                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                "CanopyDemo", "CanopyServer", "CanopyIngest", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", "CanopyHost", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

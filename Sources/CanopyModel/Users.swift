@@ -29,6 +29,8 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     public var canManageOwnership: Bool { self == .admin || self == .ccoe }
     /// Where Canopy sends its events is the CCoE's call too.
     public var canManageWebhooks: Bool { self == .admin || self == .ccoe }
+    /// Issuing agent tokens and setting the patch baseline are the CCoE's too.
+    public var canManageHosts: Bool { self == .admin || self == .ccoe }
 
     /// Whether someone with this role may issue an API token acting with `other`: only ever a
     /// role that sees and does no more (a CCoE engineer can hand a SIEM a viewer token; a

@@ -60,13 +60,16 @@ extension APIController {
     }
 
     /// A JSON request body decoded into `T`; a problem is a 400 naming the field.
-    func body<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CanopyRequestContext) async throws -> T {
+    func body<T: Decodable>(
+        _ type: T.Type, _ request: Request, _ context: CanopyRequestContext, limit: Int? = nil, decoder: JSONDecoder = JSONDecoder()
+    ) async throws -> T {
+        let limit = limit ?? context.maxUploadSize
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch {
-            throw APIError(status: .contentTooLarge, code: "too_large", message: "the body is larger than \(context.maxUploadSize) bytes")
+        do { buffer = try await request.body.collect(upTo: limit) } catch {
+            throw APIError(status: .contentTooLarge, code: "too_large", message: "the body is larger than \(limit) bytes")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let DecodingError.keyNotFound(key, context) {
             throw APIError.badParameter(Self.path(context.codingPath + [key]), "'\(key.stringValue)' is required")
         } catch let DecodingError.typeMismatch(_, context) {

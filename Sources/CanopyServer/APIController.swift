@@ -24,6 +24,7 @@ struct APIController {
         addCarbonRoutes(to: group)
         addLakeRoutes(to: group)
         addSecurityRoutes(to: group)
+        addHostRoutes(to: group)
     }
 
     static func json(_ value: some Encodable) throws -> Response {

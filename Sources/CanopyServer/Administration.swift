@@ -1,3 +1,4 @@
+import CanopyHost
 import CanopyModel
 import CanopyStore
 import Foundation
@@ -46,6 +47,22 @@ public enum Administration {
             name: name, userID: user.id, role: role, tokenHash: Secrets.hash(secret), expiresAt: now.addingTimeInterval(Double(days) * 86_400),
             actor: actor)
         return (token, secret)
+    }
+
+    /// An agent enrollment for one host at `site`; the token is returned once and kept hashed.
+    public static func enrollHost(
+        name: String, site: String, tags: [String: String], days: Int, actor: String, store: any CanopyStore, now: Date = Date()
+    ) async throws -> (enrollment: HostEnrollment, secret: String) {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 100 else { throw AdministrationError.invalid(field: "name", "an enrollment needs a name (the host), up to 100 characters") }
+        guard HostPlacement.isValidSite(site) else { throw AdministrationError.invalid(field: "site", "a site is 1-64 letters, digits, '-', '_' or '.'") }
+        guard (1...maximumTokenDays).contains(days) else { throw AdministrationError.invalid(field: "days", "days must be between 1 and \(maximumTokenDays)") }
+        try HostTags.validate(tags)
+        // A recognisable prefix lets secret scanners find a leaked host token.
+        let secret = "cph_" + Secrets.token()
+        let enrollment = try await store.createHostEnrollment(
+            name: name, site: site, tags: tags, tokenHash: Secrets.hash(secret), expiresAt: now.addingTimeInterval(Double(days) * 86_400), actor: actor)
+        return (enrollment, secret)
     }
 
     static func validate(name: String) throws {

@@ -176,7 +176,8 @@ struct NotFoundMiddleware: RouterMiddleware {
         ("cost-allocation/preview", "POST"), ("budgets", "GET"), ("budgets/*", "PUT, DELETE"), ("carbon", "GET"), ("carbon/whatif", "GET"),
         ("carbon/report", "GET"), ("carbon/settings", "GET, PUT"), ("lake/events", "GET"), ("lake/verify", "GET"), ("lake/sql", "POST"), ("lake/queries", "GET"),
         ("security/findings", "GET"), ("security/findings/*", "GET"), ("security/findings/*/triage", "POST"), ("security/suppressions", "GET, POST"),
-        ("security/suppressions/*", "DELETE"), ("detections/rules", "GET"),
+        ("security/suppressions/*", "DELETE"), ("detections/rules", "GET"), ("hosts", "GET"), ("hosts/inventory", "POST"),
+        ("hosts/enrollments", "GET, POST"), ("hosts/enrollments/*", "DELETE"), ("patch/compliance", "GET"), ("patch/baseline", "GET, PUT"),
     ].map { (pattern: $0.0.split(separator: "/", omittingEmptySubsequences: false), methods: $0.1) }
 
     /// The methods an API path offers, or nil when it is no API path.

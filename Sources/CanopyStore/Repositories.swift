@@ -96,7 +96,7 @@ public protocol MetricRepository: Sendable {
 /// Everything Canopy stores, behind one value that SQLite and PostgreSQL both implement.
 public typealias CanopyStore = ScanRepository & ResourceRepository & AccountRepository & MetricRepository & ComplianceRepository
     & AuditRepository & UserRepository & OwnershipRepository & WebhookRepository & CostRepository & CarbonRepository & LakeRepository
-    & SecurityFindingRepository & DetectionRuleRepository & SecurityTriageRepository & LakeConsoleRepository
+    & SecurityFindingRepository & DetectionRuleRepository & SecurityTriageRepository & LakeConsoleRepository & HostRepository
 
 /// Errors a user can act on.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
@@ -112,6 +112,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case unknownUser(String)
     case unknownToken(Int64)
     case unknownWebhook(Int64)
+    case unknownHostEnrollment(Int64)
+    case hostBoundElsewhere(enrollment: Int64, boundTo: String, offered: String)
+    case hostClaimedByAnotherEnrollment(hostID: String)
+    case invalidPatchBaseline(String)
 
     public var description: String {
         switch self {
@@ -129,6 +133,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .unknownUser(let name): "no user named '\(name)' (see `canopy user list`)"
         case .unknownToken(let id): "no API token with id \(id) (see `canopy token list`)"
         case .unknownWebhook(let id): "no webhook with id \(id)"
+        case .unknownHostEnrollment(let id): "no host enrollment with id \(id) (see `canopy hosts enrollments`)"
+        case .hostBoundElsewhere(let id, let bound, let offered):
+            "enrollment \(id) belongs to host \(bound); an upload for host \(offered) is refused (enroll that host separately)"
+        case .hostClaimedByAnotherEnrollment(let host): "host \(host) is already enrolled with another token; revoke that enrollment first"
+        case .invalidPatchBaseline(let problem): "patch baseline: \(problem)"
         }
     }
 }

@@ -516,6 +516,53 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0012-hosts") { db in
+            try db.execute(
+                sql: """
+                    -- Agent credentials: one per host, issued for a site, bound to the host's machine id on first upload.
+                    CREATE TABLE host_enrollment (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        site TEXT NOT NULL,
+                        tags TEXT NOT NULL,
+                        token_hash TEXT NOT NULL UNIQUE,
+                        host_id TEXT UNIQUE,
+                        created_at DATETIME NOT NULL,
+                        created_by TEXT NOT NULL,
+                        expires_at DATETIME NOT NULL,
+                        revoked_at DATETIME,
+                        last_upload_at DATETIME
+                    );
+                    -- A host's packages and listening ports as last reported (child records of the onprem.host resource).
+                    CREATE TABLE host_package (
+                        host_uid TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        architecture TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        manager TEXT NOT NULL,
+                        PRIMARY KEY (host_uid, name, architecture)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX host_package_name ON host_package(name);
+                    CREATE TABLE host_port (
+                        host_uid TEXT NOT NULL,
+                        transport TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        port INTEGER NOT NULL,
+                        process TEXT,
+                        user TEXT,
+                        PRIMARY KEY (host_uid, transport, address, port)
+                    ) WITHOUT ROWID;
+                    -- Patch baselines as applied (the newest is in force).
+                    CREATE TABLE patch_baseline (
+                        id INTEGER PRIMARY KEY,
+                        definition TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        applied_at DATETIME NOT NULL,
+                        actor TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

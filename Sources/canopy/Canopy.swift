@@ -11,7 +11,7 @@ struct Canopy: AsyncParsableCommand {
             DemoCommand.self, ScanCommand.self, ScansCommand.self, ResourcesCommand.self, ResourceCommand.self,
             DiffCommand.self, RunCommand.self, PolicyCommand.self, EvaluateCommand.self, ComplianceCommand.self,
             FindingsCommand.self, ExceptionsCommand.self, AttestCommand.self, ReportCommand.self, AuditLogCommand.self, BenchCommand.self, ServeCommand.self,
-            UserCommand.self, TokenCommand.self, OrgCommand.self, CostCommand.self, CarbonCommand.self, LakeCommand.self, DetectCommand.self,
+            UserCommand.self, TokenCommand.self, OrgCommand.self, CostCommand.self, CarbonCommand.self, LakeCommand.self, DetectCommand.self, HostsCommand.self, AgentCommand.self, PatchCommand.self,
         ])
 }
 

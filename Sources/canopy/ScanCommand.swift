@@ -11,7 +11,7 @@ import Logging
 struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Inventory AWS accounts and regions into the database.",
+        abstract: "Inventory AWS accounts and regions, or with --host local this Linux host, into the database.",
         discussion: """
             By default Canopy scans the caller's AWS Organization, assuming --role in each member account.
             With --accounts it scans the accounts of a c7n-org style accounts.yml instead.
@@ -35,6 +35,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Print one structured line per unit instead of a progress bar.") var plain = false
     @OptionGroup var compliance: ComplianceOptions
     @Flag(help: "Do not evaluate the packs after collecting.") var noEvaluate = false
+    @OptionGroup var hostOptions: HostScanOptions
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -46,6 +47,7 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if hostOptions.host != nil { return try await scanHost(hostOptions) }
         let environment = ProcessInfo.processInfo.environment
         // Packs and frameworks are read before any AWS call, so a broken pack costs no scan.
         var engine = noEvaluate ? nil : try compliance.engine()
