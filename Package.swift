@@ -175,6 +175,15 @@ let package = Package(
             dependencies: ["CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "CanopyHostTests",
+            dependencies: [
+                "CanopyHost", "CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // Host file trees read by path as a collector root, not bundled.
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "CanopySecurityTests",
             dependencies: [
                 "CanopySecurity", "CanopyLake", "CanopyStore", "CanopyModel", "CanopyTestSupport", "CanopyDemo", "CanopyCompliance",

@@ -103,7 +103,7 @@ struct SudoersReader {
 
     static func rule(_ line: String, source: String) -> HostInventory.SudoRule? {
         guard let equals = line.firstIndex(of: "=") else { return nil }
-        let left = line[..<equals].split(separator: " ", omittingEmptySubsequences: true)
+        let left = line[..<equals].split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard let principal = left.first else { return nil }
         var right = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
         var runAs: String?

@@ -44,11 +44,13 @@ enum ProcNet {
 
     /// The kernel writes each 32-bit word of the address in host byte order (little-endian here).
     static func decodeAddress(_ hex: String) -> String? {
-        let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { offset -> UInt8? in
-            let start = hex.index(hex.startIndex, offsetBy: offset)
-            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+        let digits = Array(hex.utf8)
+        guard digits.count == 8 || digits.count == 32 else { return nil }
+        var bytes: [UInt8] = []
+        for offset in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[offset..<offset + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
         }
-        guard bytes.count == 4 || bytes.count == 16 else { return nil }
         var ordered: [UInt8] = []
         for word in stride(from: 0, to: bytes.count, by: 4) { ordered += bytes[word..<word + 4].reversed() }
         if ordered.count == 4 { return ordered.map(String.init).joined(separator: ".") }
