@@ -1,6 +1,7 @@
 import CanopyModel
 import Crypto
 import Foundation
+import CanopyTestSupport
 import Testing
 
 @testable import CanopyHost
@@ -170,7 +171,7 @@ enum HostFixtures {
 
     /// dpkg itself is the peer: the same pairs of this machine's real versions, ordered by
     /// `dpkg --compare-versions` and by Canopy.
-    @Test func agreesWithDpkgOnThisMachinesVersions() throws {
+    @Test func agreesWithDpkgOnThisMachinesVersions() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg"),
             let status = try? String(contentsOfFile: "/var/lib/dpkg/status", encoding: .utf8)
         else { return }
@@ -179,12 +180,8 @@ enum HostFixtures {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<150 { pairs.append((versions.randomElement(using: &generator)!, versions.randomElement(using: &generator)!)) }
         for (a, b) in pairs {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg")
-            process.arguments = ["--compare-versions", a, "lt", b]
-            try process.run()
-            process.waitUntilExit()
-            #expect((process.terminationStatus == 0) == (DebianVersion(a) < DebianVersion(b)), "\(a) < \(b)")
+            let dpkg = try await Subprocess.run(["dpkg", "--compare-versions", a, "lt", b])
+            #expect((dpkg.status == 0) == (DebianVersion(a) < DebianVersion(b)), "\(a) < \(b)")
         }
     }
 }
@@ -208,7 +205,7 @@ enum HostFixtures {
     }
 
     /// The `lz4` tool is the peer: whatever it compresses, with whatever block options, reads back.
-    @Test func roundTripsWhatTheLZ4ToolWrites() throws {
+    @Test func roundTripsWhatTheLZ4ToolWrites() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/lz4") else { return }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-lz4-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -220,11 +217,8 @@ enum HostFixtures {
         let plain = Data(text.utf8) + Data((0..<20_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
         try plain.write(to: folder.appendingPathComponent("in"))
         for options in [["-1"], ["-9", "-BD"], ["-B4", "--content-size"], ["-BX", "--no-frame-crc"]] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/lz4")
-            process.arguments = ["-q", "-f"] + options + [folder.appendingPathComponent("in").path, folder.appendingPathComponent("out.lz4").path]
-            try process.run()
-            process.waitUntilExit()
+            let lz4 = try await Subprocess.run(["lz4", "-q", "-f"] + options + [folder.appendingPathComponent("in").path, folder.appendingPathComponent("out.lz4").path])
+            #expect(lz4.status == 0, "\(lz4.text)")
             let compressed = try Data(contentsOf: folder.appendingPathComponent("out.lz4"))
             #expect(try LZ4Frame.decompress(compressed) == plain, "lz4 \(options)")
         }
