@@ -146,7 +146,7 @@ let package = Package(
             name: "CanopyServerTests",
             dependencies: [
                 "CanopyServer", "CanopyStore", "CanopyDemo", "CanopyCompliance", "CanopyPolicy", "CanopyRemediation", "CanopyTestSupport", "CanopyLake", "CanopySecurity",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "CanopyHost", "CanopyAWS", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
