@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "CanopyDemo",
             dependencies: ["CanopyModel", "CanopyStore", "CanopyPolicy", "CanopyCompliance", "CanopyFinOps", "CanopyCarbon", "CanopyLake", "CanopySecurity", "CanopyHost"],
-            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml"), .copy("Resources/security")],
+            resources: [.copy("Resources/demo-estate.json"), .copy("Resources/demo-ownership.yaml"), .copy("Resources/demo-allocation.yaml"), .copy("Resources/security"), .copy("Resources/hosts")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -140,7 +140,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore"], swiftSettings: swiftSettings
+            name: "CanopyDemoTests", dependencies: ["CanopyDemo", "CanopyStore", "CanopyCompliance", "CanopyHost"], swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CanopyServerTests",

@@ -18,7 +18,7 @@ PAGES = ["/", "/inventory", "/findings", "/compliance", "/compliance/nerc-cip",
          "/compliance/tw-ics-protection-baseline?level=%E4%B8%AD", "/scans", "/audit",
          "/business-units", "/business-units/generation", "/applications/scada-historian",
          "/business-units/edit", "/exceptions", "/scans/diff?from=1&to=2", "/settings", "/costs",
-         "/carbon", "/carbon?by=app&app=turbine-analytics&toRegion=eu-north-1", "/lake", "/security"]
+         "/carbon", "/carbon?by=app&app=turbine-analytics&toRegion=eu-north-1", "/lake", "/security", "/hosts"]
 
 
 def main(base, user, password, out):

@@ -5,7 +5,7 @@ import Hummingbird
 /// The console's page chrome: navigation, language switch, sign-out form.
 enum Layout {
     static let sections: [(key: String, path: String)] = [
-        ("nav.overview", "/"), ("nav.units", "/business-units"), ("nav.inventory", "/inventory"), ("nav.findings", "/findings"),
+        ("nav.overview", "/"), ("nav.units", "/business-units"), ("nav.inventory", "/inventory"), ("nav.hosts", "/hosts"), ("nav.findings", "/findings"),
         ("nav.security", "/security"), ("nav.exceptions", "/exceptions"), ("nav.compliance", "/compliance"), ("nav.costs", "/costs"), ("nav.carbon", "/carbon"), ("nav.lake", "/lake"), ("nav.scans", "/scans"), ("nav.audit", "/audit"),
         ("nav.settings", "/settings"),
     ]

@@ -3,6 +3,7 @@ import CanopyCarbon
 import CanopyCompliance
 import CanopyDemo
 import CanopyFinOps
+import CanopyHost
 import CanopyModel
 import CanopyPolicy
 import CanopyServer
@@ -67,7 +68,8 @@ struct DemoCommand: AsyncParsableCommand {
         try await DemoGovernance.prepare(store: store, engine: engine)
         let security = try await DemoSecurity.load(
             into: store, box: try SecretBox.load(keyFile: database + ".key"), end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
-        printOut("\ncompliance (\(engine.checks.count) checks in \(engine.packs.count) packs; 2 evaluations, one per scan):")
+        let hosts = try await DemoHosts.load(into: store, engine: engine, end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
+        printOut("\ncompliance (\(engine.checks.count) checks in \(engine.packs.count) packs; an evaluation per AWS scan and per host inventory):")
         printOut(try await ComplianceText.summary(engine: engine, store: store))
         let open = try await store.findings(FindingQuery(statuses: [.new, .inProgress]))
         let bySeverity = Dictionary(grouping: open, by: \.severityID).mapValues(\.count)
@@ -76,6 +78,14 @@ struct DemoCommand: AsyncParsableCommand {
         printOut(
             "\nsecurity: \(security.events) CloudTrail events in the activity lake, \(security.detections) detections by the built-in Sigma rules, "
                 + "\(security.findings) findings imported (Security Hub ASFF, Prowler OCSF, Trivy)")
+
+        printOut("\non-prem: \(hosts.hosts) Linux hosts at \(hosts.sites) sites (recorded inventories, stored as an agent's upload would be); patch compliance:")
+        for unit in hosts.report.businessUnits {
+            printOut("  \(unit.businessUnit): \(unit.hosts) hosts, \(unit.compliant) compliant, \(unit.nonCompliant) non-compliant, \(unit.unknown) unknown; \(unit.missingSecurity) approved security updates missing"
+                + (unit.oldestMissingDays.map { ", oldest \($0) days" } ?? ""))
+        }
+        let hostFindings = open.filter { $0.resourceType == onpremHostType }
+        printOut("  host guardrail findings: \(hostFindings.count) (" + Dictionary(grouping: hostFindings, by: \.checkID).map { "\($0.key) \($0.value.count)" }.sorted().joined(separator: ", ") + ")")
 
         let end = scans.first?.finishedAt ?? Date()
         if let costs = try await DemoCosts.load(into: store, end: end) {
@@ -128,6 +138,8 @@ struct DemoCommand: AsyncParsableCommand {
               canopy findings --database \(database) --no-guardrails
               canopy lake query --database \(database) "eventName=ConsoleLogin"
               canopy lake verify --database \(database)
+              canopy patch compliance --database \(database) --by bu
+              canopy hosts list --database \(database)
               canopy resources --database \(database) --type ec2 --tag Env=prod
               canopy scans --database \(database)
               canopy cost show --database \(database) --by month

@@ -55,6 +55,17 @@ extension ScanCommand {
 }
 
 enum HostText {
+    /// A decoding error as the JSON path of the field and what is wrong with it.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."]) }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        case .dataCorrupted(let context): return "\(context.codingPath.isEmpty ? "JSON" : path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
     static func summary(_ inventory: HostInventory, result: HostIntake.Result) -> String {
         var lines = [
             "host \(inventory.hostname) (\(inventory.hostID)) stored as \(result.resource.uid) in scan \(result.scan.id): "
@@ -80,7 +91,39 @@ enum HostText {
 struct HostsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hosts", abstract: "On-prem Linux hosts and agent enrollments.",
-        subcommands: [List.self, Packages.self, Enroll.self, Enrollments.self, Revoke.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Packages.self, Import.self, Enroll.self, Enrollments.self, Revoke.self], defaultSubcommand: List.self)
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import", abstract: "Store inventories written by `canopy agent --output` (hosts with no route to the server).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var compliance: ComplianceOptions
+        @Argument(help: "Inventory JSON files.") var files: [String]
+        @Option(help: "The site (data centre) the hosts are in.") var site: String
+        @Option(help: "A KEY=VALUE tag (Owner, App, Env…); repeatable.") var tag: [String] = []
+
+        func run() async throws {
+            let engine = try compliance.engine()
+            let store = try database.open()
+            let tags = try parseTags(tag)
+            for file in files {
+                let inventory: HostInventory
+                do {
+                    inventory = try CanopyJSON.decoder().decode(HostInventory.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+                } catch let error as DecodingError {
+                    throw ValidationError("\(file): not a host inventory: \(HostText.describe(error))")
+                }
+                let result: HostIntake.Result
+                do {
+                    result = try await HostIntake(store: store).record(inventory, placement: HostPlacement(site: site, tags: tags), source: "import \(file)")
+                } catch let problem as HostInventoryProblem {
+                    throw ValidationError("\(file): \(problem)")
+                }
+                try await engine.evaluate(scan: result.scan, store: store)
+                printOut(HostText.summary(inventory, result: result))
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "The hosts in the inventory.")
@@ -181,7 +224,9 @@ struct AgentCommand: AsyncParsableCommand {
             The token comes from `canopy hosts enroll` (or CANOPY_AGENT_TOKEN). It is sent only over HTTPS, or over plain HTTP
             to the loopback address. Run as root so /etc/shadow, sudoers and every process's sockets can be read.
             """)
-    @Option(help: "The Canopy server's base URL (https://canopy.example.com).") var server: String
+    @Option(help: "The Canopy server's base URL (https://canopy.example.com).") var server: String?
+    @Option(help: "Write the inventory to this JSON file instead of uploading (for hosts with no route to the server: carry the file over and `canopy hosts import` it).")
+    var output: String?
     @Option(help: "The host's enrollment token (default: CANOPY_AGENT_TOKEN).") var token: String?
     @Option(help: "Time between uploads: 30m, 1h, 6h… (ignored with --once).") var interval = "1h"
     @Flag(help: "Upload once and exit.") var once = false
@@ -195,6 +240,11 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if output != nil {
+            guard server == nil else { throw ValidationError("--output and --server exclude each other") }
+            return
+        }
+        guard let server else { throw ValidationError("give --server URL to upload, or --output FILE to write the inventory") }
         guard let url = URL(string: server), url.host != nil else { throw ValidationError("--server '\(server)' is not a URL") }
         guard HostAgent.isSafe(url) else {
             throw ValidationError("--server must be https:// (plain http only to 127.0.0.1): the token must not cross the network in clear")
@@ -204,15 +254,21 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let collector = HostCollector(root: URL(fileURLWithPath: hostRoot ?? "/"))
+        if let output {
+            let inventory = collector.collect()
+            try CanopyJSON.encoder(pretty: true).encode(inventory).write(to: URL(fileURLWithPath: output))
+            printOut("wrote \(inventory.hostname)'s inventory to \(output): \(inventory.packages.count) packages, \(inventory.problems.count) parts unreadable")
+            return
+        }
+        guard let server else { throw ValidationError("give --server URL") }
         guard let secret = token ?? ProcessInfo.processInfo.environment["CANOPY_AGENT_TOKEN"], !secret.isEmpty else {
             throw ValidationError("give --token or set CANOPY_AGENT_TOKEN (from `canopy hosts enroll`)")
         }
         let tags = try parseTags(tag)
         let wait = Self.seconds(interval) ?? 3_600
         try await AsyncHTTPClientTransport.with { transport in
-            let agent = HostAgent(
-                server: URL(string: server)!, token: secret, collector: HostCollector(root: URL(fileURLWithPath: hostRoot ?? "/")), tags: tags,
-                transport: transport)
+            let agent = HostAgent(server: URL(string: server)!, token: secret, collector: collector, tags: tags, transport: transport)
             while true {
                 do {
                     let receipt = try await agent.uploadOnce()

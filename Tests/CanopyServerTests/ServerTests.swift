@@ -23,13 +23,17 @@ struct Fixture: Sendable {
     /// - Parameter costs: also the demo's thirteen months of cost (slower; for the pages that show them).
     /// - Parameter security: also the demo's security week (lake activity, detections, imported findings).
     /// - Parameter path: a database file instead of memory (the SQL console needs one).
-    static func make(costs: Bool = false, security: Bool = false, path: String? = nil) async throws -> Fixture {
+    /// - Parameter hosts: also the demo's on-prem hosts (recorded inventories, patch compliance).
+    static func make(costs: Bool = false, security: Bool = false, hosts: Bool = false, path: String? = nil) async throws -> Fixture {
         let store = try path.map(SQLiteStore.init(path:)) ?? SQLiteStore()
         try await DemoRecording.bundled().load(into: store)
         let engine = try ComplianceEngine.load()
         try await DemoGovernance.prepare(store: store, engine: engine)
         if security {
             _ = try await DemoSecurity.load(into: store, box: .ephemeral(), end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
+        }
+        if hosts {
+            _ = try await DemoHosts.load(into: store, engine: engine, end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
         }
         if costs {
             _ = try await DemoCosts.load(into: store, end: try await store.scans(limit: 1).first?.finishedAt ?? Date())
@@ -91,7 +95,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
     }
 
     @Test func signInThenEveryPageRendersInBothLanguagesWithoutMissingKeys() async throws {
-        let fixture = try await Fixture.make(costs: true, security: true)
+        let fixture = try await Fixture.make(costs: true, security: true, hosts: true)
         try await buildApplication(fixture.dependencies).test(.router) { client in
             let anonymous = try await client.execute(uri: "/findings", method: .get)
             #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/login?next=/findings")
@@ -102,7 +106,7 @@ func signIn(_ client: some TestClientProtocol, name: String, password: String) a
                 "/costs", "/costs?by=bu&month=2026-10&metric=effective", "/costs/chargeback?unit=generation&month=2026-10",
                 "/costs?by=app&month=2026-10", "/costs?by=category:Cost%20pool&month=2026-10", "/costs?by=tag:env&month=2026-10",
                 "/carbon", "/carbon?by=bu&month=2026-10", "/carbon?by=app&app=turbine-analytics&toRegion=eu-north-1", "/lake", "/lake?q=eventName%3DStopLogging",
-                "/security", "/security?class=detection&severity=high&unit=generation", "/security?overdue=1&status=all"]
+                "/security", "/security?class=detection&severity=high&unit=generation", "/security?overdue=1&status=all", "/hosts"]
             // The demo's allocation rules, so the category view has categories to show.
             let allocation = try DemoGovernance.allocation()
             _ = try await fixture.dependencies.store.applyAllocation(allocation.rules, source: allocation.source, actor: "test")
@@ -293,14 +297,14 @@ extension LiveServerTests {
 
     @Test(.enabled(if: isAvailable, "needs chromium and chromium-driver (Debian) and selenium (PyPI)"))
     func everyPageWorksInBothLanguagesInChromium() async throws {
-        let fixture = try await Fixture.make(costs: true, security: true)
+        let fixture = try await Fixture.make(costs: true, security: true, hosts: true)
         let artefacts = ProcessInfo.processInfo.environment["CANOPY_ARTEFACTS"]
             ?? Self.script.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/artefacts/screenshots").path
         try await buildApplication(fixture.dependencies).test(.live) { client in
             let port = try #require(client.port)
             let (status, text) = try await runTool(["python3", Self.script.path, "http://127.0.0.1:\(port)", "user-admin", fixture.passwords["user-admin"]!, artefacts])
             #expect(status == 0, "browser check:\n\(text.suffix(4_000))")
-            #expect(text.contains("40 pages checked, 0 problems"))
+            #expect(text.contains("42 pages checked, 0 problems"))
         }
     }
 }
