@@ -49,7 +49,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "CanopyHost",
-            dependencies: ["CanopyModel", "CanopyStore", "CanopyIngest", "CanopyAWS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CanopyModel", "CanopyStore", "CanopyIngest", "CanopyAWS", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             resources: [.copy("Resources/os-lifecycle.csv")],
             swiftSettings: swiftSettings),
         .target(

@@ -262,12 +262,24 @@ public struct HostCollector: Sendable {
             for problem in parsed.problems { files.note("/var/lib/dpkg/status", problem) }
             state.pending = aptPendingUpdates(&files, installed: parsed.packages)
         }
-        for path in ["/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/rpmdb.sqlite"] where files.exists(path) {
-            files.note(path, "an rpm database is present; Canopy does not read rpm databases yet, so its packages are not listed")
-            break
+        if let path = ["/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite"].first(where: files.exists) {
+            do {
+                let read = try RPMDatabase.packages(path: files.url(path).path)
+                state.managers.append("rpm")
+                state.installed += read.packages
+                for problem in read.problems { files.note(path, problem) }
+                // dnf's repository metadata is not read yet: what an rpm host is offered is unknown.
+                if state.pending == nil {
+                    files.note("/var/cache/dnf", "pending updates of rpm packages are not read yet (dnf repository metadata): patch state is unknown")
+                }
+            } catch {
+                files.note(path, "\(error); its packages are not listed")
+            }
+        } else if files.exists("/var/lib/rpm/Packages") {
+            files.note("/var/lib/rpm/Packages", "a Berkeley DB rpm database (RHEL 8 and older) is present; Canopy reads the SQLite one (rpm 4.16+), so its packages are not listed")
         }
         if state.managers.isEmpty {
-            files.note("packages", "no package database Canopy reads was found (dpkg: /var/lib/dpkg/status)")
+            files.note("packages", "no package database Canopy reads was found (dpkg: /var/lib/dpkg/status, rpm: rpmdb.sqlite)")
         }
         state.installed.sort { ($0.name, $0.architecture ?? "") < ($1.name, $1.architecture ?? "") }
         return state

@@ -227,7 +227,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The Canopy server's base URL (https://canopy.example.com).") var server: String?
     @Option(help: "Write the inventory to this JSON file instead of uploading (for hosts with no route to the server: carry the file over and `canopy hosts import` it).")
     var output: String?
-    @Option(help: "The host's enrollment token (default: CANOPY_AGENT_TOKEN).") var token: String?
+    @Option(help: "The host's enrollment token (prefer --token-file or CANOPY_AGENT_TOKEN: arguments show in ps).") var token: String?
+    @Option(help: "A file holding the enrollment token (e.g. /etc/canopy/agent.token, mode 0600).") var tokenFile: String?
     @Option(help: "Time between uploads: 30m, 1h, 6h… (ignored with --once).") var interval = "1h"
     @Flag(help: "Upload once and exit.") var once = false
     @Option(help: "A KEY=VALUE tag to add (the enrollment's tags win); repeatable.") var tag: [String] = []
@@ -262,8 +263,9 @@ struct AgentCommand: AsyncParsableCommand {
             return
         }
         guard let server else { throw ValidationError("give --server URL") }
-        guard let secret = token ?? ProcessInfo.processInfo.environment["CANOPY_AGENT_TOKEN"], !secret.isEmpty else {
-            throw ValidationError("give --token or set CANOPY_AGENT_TOKEN (from `canopy hosts enroll`)")
+        let fromFile = try tokenFile.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let secret = fromFile ?? token ?? ProcessInfo.processInfo.environment["CANOPY_AGENT_TOKEN"], !secret.isEmpty else {
+            throw ValidationError("give --token-file, --token or CANOPY_AGENT_TOKEN (from `canopy hosts enroll`)")
         }
         let tags = try parseTags(tag)
         let wait = Self.seconds(interval) ?? 3_600

@@ -122,12 +122,25 @@ enum HostFixtures {
         #expect(problems.contains { $0.hasPrefix("/etc/os-release: distribution 'plantos' is not one Canopy knows") })
         #expect(problems.contains("/etc/passwd: /etc/passwd:2: expected name:password:uid:gid:gecos:home:shell"))
         #expect(problems.contains { $0.hasPrefix("/etc/shadow: ") }, "a directory where the shadow file should be is reported")
-        #expect(problems.contains { $0.hasPrefix("/var/lib/rpm/rpmdb.sqlite: an rpm database is present") })
+        #expect(problems.contains { $0.hasPrefix("/var/lib/rpm/rpmdb.sqlite: not an rpm SQLite database") })
         #expect(problems.contains { $0.hasPrefix("packages: no package database") })
         #expect(problems.contains { $0.hasPrefix("/etc/machine-id: missing") })
         #expect(HostIdentity.isValid(host.hostID), "a host without machine-id gets a stable id from its hostname")
         #expect(host.pendingUpdates == nil, "unknown, not none")
         #expect(host.sshd == nil)
+    }
+
+    /// The fixture database was written by rpm 4.18 itself (Debian's rpm package): rpmbuild made
+    /// four packages and `rpm --dbpath … -i --justdb` installed them.
+    @Test func readsTheRPMSQLiteDatabaseWithoutRunningRPM() {
+        let host = HostFixtures.inventory("rocky-9")
+        #expect(host.os.id == "rocky" && host.os.versionID == "9.4")
+        #expect(host.packageManagers == ["rpm"])
+        #expect(host.packages.map { "\($0.name) \($0.version) \($0.architecture ?? "")" } == [
+            "bash 5.1.8-9.el9 noarch", "kernel-core 5.14.0-427.13.1.el9_4 noarch", "openssl-libs 1:3.0.7-27.el9 noarch", "tzdata 2024a-1.el9 noarch",
+        ])
+        #expect(host.pendingUpdates == nil, "what dnf offers is not read yet: unknown, not none")
+        #expect(host.problems.contains { $0.source == "/var/cache/dnf" })
     }
 
     @Test func aCorruptDpkgStatusKeepsEveryReadableStanza() {
