@@ -67,8 +67,8 @@ public enum DemoGovernance {
             actor: "cip-senior-manager@gridco.example")
         _ = try await store.save(
             Attestation(
-                id: 0, frameworkID: "tw-ics-protection-baseline", requirementID: "AU-5", satisfied: true,
-                statement: "EC2 uses the Amazon Time Sync Service; on-premises hosts sync to the GPS stratum-1 NTP servers",
+                id: 0, frameworkID: "tw-ics-protection-baseline", requirementID: "AU-3", satisfied: true,
+                statement: "Log storage is sized for 13 months of CloudTrail and on-premises syslog at the SOC; capacity reviewed 2026-Q3 with 40% headroom",
                 evidenceName: nil, evidenceSHA256: nil, attestedBy: "soc@gridco.example", attestedAt: granted.addingTimeInterval(-1_800),
                 expiresAt: granted.addingTimeInterval(365 * 86_400)),
             actor: "soc@gridco.example")

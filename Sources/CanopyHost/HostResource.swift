@@ -153,6 +153,20 @@ enum ContentDigest {
 public enum HostTags {
     public static let maximumCount = 50
 
+    /// `KEY=VALUE` items (repeated `--tag` options, or a console field split at commas), validated.
+    public static func parse(_ items: [String]) throws -> [String: String] {
+        var tags: [String: String] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw HostInventoryProblem(field: "tags", message: "'\(item)' must be KEY=VALUE (e.g. Env=production)")
+            }
+            tags[parts[0]] = parts[1]
+        }
+        try validate(tags)
+        return tags
+    }
+
     public static func validate(_ tags: [String: String]) throws {
         guard tags.count <= maximumCount else { throw HostInventoryProblem(field: "tags", message: "\(tags.count) tags; at most \(maximumCount)") }
         for (key, value) in tags {

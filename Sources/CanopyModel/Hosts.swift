@@ -37,6 +37,10 @@ public struct HostEnrollment: Sendable, Codable, Hashable, Identifiable {
     }
 
     public func isUsable(at date: Date) -> Bool { revokedAt == nil && expiresAt > date }
+
+    public enum State: String, Sendable { case active, revoked, expired }
+
+    public func state(at date: Date) -> State { revokedAt != nil ? .revoked : (isUsable(at: date) ? .active : .expired) }
 }
 
 /// A package installed on a host, as the host's child record (one row per package).

@@ -168,8 +168,6 @@ extension APIController {
         var appliedAt: Date?
         var appliedBy: String?
         var standard: Bool
-        /// For a PUT: whether it changed the baseline in force (the same baseline again does not).
-        var changed: Bool?
     }
 
     @Sendable func patchBaseline(_ request: Request, context: CanopyRequestContext) async throws -> Response {
@@ -180,23 +178,23 @@ extension APIController {
         return try Self.json(BaselineView(baseline: .standard, source: PatchReports.describe(.standard), standard: true))
     }
 
-    /// The body is the baseline's YAML; errors name the line and field.
+    struct BaselineBody: Decodable {
+        /// The baseline's YAML, as `canopy patch baseline apply` reads it.
+        var source: String
+    }
+
+    /// Applies a patch baseline from its YAML (admin, ccoe; audited), like the carbon settings:
+    /// 201 when it changed, 200 when it is in force already. Errors name the line and field.
     @Sendable func applyPatchBaseline(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let user = try changer(request, context) { $0.canManageHosts }
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch {
-            throw APIError(status: .contentTooLarge, code: "too_large", message: "the body is larger than \(context.maxUploadSize) bytes")
-        }
-        let text = String(decoding: Data(buffer: buffer), as: UTF8.self)
+        let body = try await body(BaselineBody.self, request, context)
         let baseline: PatchBaseline
-        do { baseline = try PatchBaselineFile.parse(text, file: "body") } catch let error as PolicyError {
-            throw APIError.badParameter("body", "\(error)")
+        do { baseline = try PatchBaselineFile.parse(body.source, file: "source") } catch let error as PolicyError {
+            throw APIError.badParameter("source", "\(error)")
         }
-        let version = try await store.applyPatchBaseline(baseline, source: text, actor: user.name)
-        let current = try await store.patchBaseline()
-        return try Self.json(
-            BaselineView(
-                baseline: baseline, source: text, sha256: current?.sha256, appliedAt: current?.appliedAt, appliedBy: current?.actor, standard: false,
-                changed: version != nil))
+        let applied = try await store.applyPatchBaseline(baseline, source: body.source, actor: user.name)
+        var response = try await patchBaseline(request, context: context)
+        if applied != nil { response.status = .created }
+        return response
     }
 }

@@ -92,7 +92,7 @@ extension ConsoleController {
         body += HTML.table(
             ["#", t("hosts.host"), t("hosts.site"), t("hosts.hostID"), t("hosts.lastUpload"), t("security.expires"), t("col.status"), ""],
             try await store.hostEnrollments().map { e in
-                let state = e.revokedAt != nil ? t("hosts.revoked") : (e.isUsable(at: now) ? t("hosts.active") : t("security.expired"))
+                let state = t("hosts.state.\(e.state(at: now).rawValue)")
                 let revoke = e.revokedAt == nil
                     ? "<form method=\"post\" action=\"/hosts/enrollments/revoke\" class=\"inline\">\(Self.csrfField(context))<input type=\"hidden\" name=\"id\" value=\"\(e.id)\"><button type=\"submit\">\(HTML.escape(t("hosts.revoke")))</button></form>"
                     : ""
@@ -125,13 +125,8 @@ extension ConsoleController {
 
     @Sendable func enrollHost(_ request: Request, context: CanopyRequestContext) async throws -> Response {
         let (p, form) = try await formPost(request, context) { $0.canManageHosts }
-        var tags: [String: String] = [:]
-        for pair in (form["tags"] ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty else { return try await hostsPage(p, context, notice: nil, error: "\(p.t("hosts.tags")): KEY=VALUE, …") }
-            tags[parts[0]] = parts[1]
-        }
         do {
+            let tags = try HostTags.parse((form["tags"] ?? "").split(separator: ",").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
             let (enrollment, secret) = try await Administration.enrollHost(
                 name: form["name"] ?? "", site: form["site"] ?? "", tags: tags, days: Int(form["days"] ?? "") ?? 0, actor: p.user.name, store: store)
             return try await hostsPage(p, context, notice: "\(enrollment.name): \(p.t("settings.tokenShownOnce")) \(secret)", error: nil)

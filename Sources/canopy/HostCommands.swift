@@ -10,14 +10,7 @@ import Foundation
 
 /// `KEY=VALUE` tags from repeated `--tag` options.
 func parseTags(_ values: [String]) throws -> [String: String] {
-    var tags: [String: String] = [:]
-    for value in values {
-        guard let equals = value.firstIndex(of: "="), equals != value.startIndex else {
-            throw ValidationError("--tag '\(value)' must be KEY=VALUE (e.g. --tag Env=production)")
-        }
-        tags[String(value[..<equals])] = String(value[value.index(after: equals)...])
-    }
-    return tags
+    do { return try HostTags.parse(values) } catch let problem as HostInventoryProblem { throw ValidationError("--tag: \(problem.message)") }
 }
 
 /// Options of `canopy scan --host local`.
@@ -196,7 +189,7 @@ struct HostsCommand: AsyncParsableCommand {
                 rows: enrollments.map {
                     [
                         "\($0.id)", $0.name, $0.site, $0.hostID ?? "(not yet bound)", $0.lastUploadAt?.shortTimestamp ?? "-",
-                        $0.expiresAt.shortTimestamp, $0.revokedAt != nil ? "revoked" : ($0.isUsable(at: Date()) ? "active" : "expired"),
+                        $0.expiresAt.shortTimestamp, $0.state(at: Date()).rawValue,
                     ]
                 })
             printOut(try table.render(format) { try JSONOutput.encode(enrollments) })

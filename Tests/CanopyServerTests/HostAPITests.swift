@@ -132,14 +132,17 @@ import Testing
             let badBy = try await client.execute(uri: "/api/v1/patch/compliance?by=site", method: .get, headers: fixture.bearer(.viewer))
             #expect(badBy.status == .badRequest)
 
-            let yaml = "rules:\n  - environment: production\n    classification: security\n    approve_after_days: 0\n"
+            let yaml = #"{"source": "rules:\n  - environment: production\n    classification: security\n    approve_after_days: 0\n"}"#
             let denied = try await client.execute(uri: "/api/v1/patch/baseline", method: .put, headers: fixture.bearer(.auditor), body: ByteBuffer(string: yaml))
             #expect(denied.status == .forbidden)
             let applied = try await client.execute(uri: "/api/v1/patch/baseline", method: .put, headers: fixture.bearer(.ccoe), body: ByteBuffer(string: yaml))
-            #expect(applied.status == .ok && applied.text.contains("\"changed\":true"))
+            #expect(applied.status == .created && applied.text.contains("\"standard\":false"))
+            let again = try await client.execute(uri: "/api/v1/patch/baseline", method: .put, headers: fixture.bearer(.ccoe), body: ByteBuffer(string: yaml))
+            #expect(again.status == .ok, "the same baseline again changes nothing")
             let bad = try await client.execute(
-                uri: "/api/v1/patch/baseline", method: .put, headers: fixture.bearer(.ccoe), body: ByteBuffer(string: "rules:\n  - classification: sometimes\n    approve_after_days: 1\n"))
-            #expect(bad.status == .badRequest && bad.text.contains("body:2"))
+                uri: "/api/v1/patch/baseline", method: .put, headers: fixture.bearer(.ccoe),
+                body: ByteBuffer(string: #"{"source": "rules:\n  - classification: sometimes\n    approve_after_days: 1\n"}"#))
+            #expect(bad.status == .badRequest && bad.text.contains("source:2"))
             // With approval at 0 days, every pending security update on a production host is now missing.
             let after = try await client.execute(uri: "/api/v1/patch/compliance?state=non-compliant", method: .get, headers: fixture.bearer(.auditor))
             #expect(after.text.contains("hist-01"))
