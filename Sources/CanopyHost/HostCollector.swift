@@ -287,6 +287,7 @@ public struct HostCollector: Sendable {
 
     private func aptPendingUpdates(_ files: inout HostFiles, installed: [HostInventory.InstalledPackage]) -> [HostInventory.PendingUpdate]? {
         let lists = files.list("/var/lib/apt/lists").filter(AptLists.isPackagesList)
+        // apt's own lists only: Canopy reads the offer, apt's pinning in preferences is not applied.
         guard !lists.isEmpty else {
             files.note("/var/lib/apt/lists", "no package lists (apt update has not run): pending updates are unknown")
             return nil
@@ -302,8 +303,21 @@ public struct HostCollector: Sendable {
                     continue
                 }
             }
+            var policy = AptLists.ReleasePolicy()
+            for release in AptLists.releaseFiles(of: name) {
+                if let text = files.text("/var/lib/apt/lists/\(release)") {
+                    policy = AptLists.ReleasePolicy(releaseText: text)
+                    break
+                }
+            }
             let found = AptLists.offers(listText: data, wanted: wanted, source: AptLists.sourceName(name), security: AptLists.isSecurity(name))
-            for (package, list) in found { offers[package, default: []] += list }
+            for (package, list) in found {
+                offers[package, default: []] += list.map { offer in
+                    var offer = offer
+                    offer.policy = policy
+                    return offer
+                }
+            }
         }
         return AptLists.pendingUpdates(installed: installed, offers: offers)
     }

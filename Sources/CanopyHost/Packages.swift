@@ -84,6 +84,7 @@ enum AptLists {
         var architecture: String
         var source: String
         var security: Bool
+        var policy = ReleasePolicy()
     }
 
     static func isPackagesList(_ name: String) -> Bool {
@@ -92,6 +93,38 @@ enum AptLists {
 
     /// Whether a list belongs to a security repository (`debian-security`, `jammy-security`…).
     static func isSecurity(_ name: String) -> Bool { name.contains("-security") || name.contains("_security") }
+
+    /// The `InRelease` (or `Release`) file of a list's distribution: the list's name up to
+    /// `_dists_<suite>_`, then `InRelease`.
+    static func releaseFiles(of listName: String) -> [String] {
+        guard let dists = listName.range(of: "_dists_") else { return [] }
+        let suiteAndRest = listName[dists.upperBound...]
+        guard let suiteEnd = suiteAndRest.firstIndex(of: "_") else { return [] }
+        let base = String(listName[..<suiteEnd])
+        return [base + "_InRelease", base + "_Release"]
+    }
+
+    /// How apt treats a repository by its Release file: `NotAutomatic: yes` (backports,
+    /// experimental) gets priority 1 or 100, so apt never moves a package to it on its own, except
+    /// with `ButAutomaticUpgrades: yes` for packages already installed from it.
+    struct ReleasePolicy: Equatable {
+        var notAutomatic = false
+        var butAutomaticUpgrades = false
+
+        init(notAutomatic: Bool = false, butAutomaticUpgrades: Bool = false) {
+            self.notAutomatic = notAutomatic
+            self.butAutomaticUpgrades = butAutomaticUpgrades
+        }
+
+        init(releaseText: String) {
+            for line in releaseText.split(separator: "\n") {
+                if line.hasPrefix("-----BEGIN PGP SIGNATURE") { break }
+                let trimmed = line.trimmingCharacters(in: .whitespaces).lowercased()
+                if trimmed == "notautomatic: yes" { notAutomatic = true }
+                if trimmed == "butautomaticupgrades: yes" { butAutomaticUpgrades = true }
+            }
+        }
+    }
 
     /// The human name of a list file: `deb.debian.org/debian-security bookworm-security/main`.
     static func sourceName(_ name: String) -> String {
@@ -176,8 +209,18 @@ enum AptLists {
     static func pendingUpdates(installed: [HostInventory.InstalledPackage], offers: [String: [Offer]]) -> [HostInventory.PendingUpdate] {
         installed.compactMap { package in
             let current = DebianVersion(package.version)
-            let newer = (offers[package.name] ?? []).filter {
-                ($0.architecture == package.architecture || $0.architecture == "all" || package.architecture == "all") && $0.version > current
+            let sameArchitecture = (offers[package.name] ?? []).filter {
+                $0.architecture == package.architecture || $0.architecture == "all" || package.architecture == "all"
+            }
+            // A NotAutomatic repository offers nothing, unless it upgrades automatically what was
+            // installed from it: the installed version is one of its versions and no automatic
+            // repository has it (then apt pins the installed version at that repository's 100).
+            let installedFrom = sameArchitecture.filter { $0.version == current }
+            let installedFromNotAutomatic = installedFrom.allSatisfy(\.policy.notAutomatic)
+            let newer = sameArchitecture.filter { offer in
+                offer.version > current
+                    && (!offer.policy.notAutomatic
+                        || (offer.policy.butAutomaticUpgrades && installedFromNotAutomatic && installedFrom.contains { $0.source == offer.source }))
             }
             guard let best = newer.max(by: { $0.version < $1.version }) else { return nil }
             let security = newer.contains { $0.security }
