@@ -231,7 +231,9 @@ public struct HostCollector: Sendable {
             }
         }
         if unreadable > 0 {
-            files.note("/proc/*/fd", "\(unreadable) processes' descriptors could not be read (run as root to name every port's process)")
+            // No count in the message: it changes with every process started, and the problems are
+            // part of the host's state, which should change only when the host does.
+            files.note("/proc/*/fd", "some processes' descriptors could not be read (run as root to name every port's process)")
         }
         let names = Dictionary(users.map { ($0.uid, $0.name) }, uniquingKeysWith: { first, _ in first })
         var seen: Set<String> = []

@@ -53,7 +53,7 @@ extension ConsoleController {
         body += "<h2>\(HTML.escape(t("hosts.byHost")))</h2>"
         body += HTML.table(
             [t("hosts.host"), t("hosts.site"), t("col.businessUnit"), t("hosts.environment"), t("hosts.os"), t("col.status"), t("hosts.missing"),
-             t("hosts.oldest"), t("hosts.highest"), t("hosts.notYetDue"), t("hosts.lastPatch")],
+             t("hosts.oldest"), t("hosts.highest"), t("hosts.notYetDue"), t("hosts.lastPatch"), t("hosts.lastInventory")],
             report.hosts.map { host in
                 let state = "<span class=\"\(host.state == .nonCompliant ? "failed" : host.state == .compliant ? "passed" : "")\">\(HTML.escape(t("hosts.state.\(host.state.rawValue)")))</span>"
                 let missing = host.missing.isEmpty ? "0" : "<details><summary>\(host.missing.count) (\(host.missingSecurity) \(HTML.escape(t("hosts.security"))))</summary>"
@@ -64,6 +64,7 @@ extension ConsoleController {
                     HTML.escape(unitName(host.businessUnit)), HTML.escape(host.environment ?? ""), HTML.escape(host.os), state, missing,
                     host.oldestMissingDays.map { "\($0)" } ?? "", HTML.escape(host.highestSeverity ?? ""), "\(host.pending.count)",
                     HTML.escape(host.lastPatchTime.map { String(Timestamps.iso8601($0).prefix(10)) } ?? ""),
+                    HTML.escape(String(Timestamps.iso8601(host.observedAt).prefix(16)).replacingOccurrences(of: "T", with: " ")),
                 ]
             })
 
