@@ -270,10 +270,7 @@ public struct HostCollector: Sendable {
                 state.managers.append("rpm")
                 state.installed += read.packages
                 for problem in read.problems { files.note(path, problem) }
-                // dnf's repository metadata is not read yet: what an rpm host is offered is unknown.
-                if state.pending == nil {
-                    files.note("/var/cache/dnf", "pending updates of rpm packages are not read yet (dnf repository metadata): patch state is unknown")
-                }
+                if let pending = dnfPendingUpdates(&files, installed: read.packages) { state.pending = (state.pending ?? []) + pending }
             } catch {
                 files.note(path, "\(error); its packages are not listed")
             }
@@ -322,6 +319,56 @@ public struct HostCollector: Sendable {
             }
         }
         return AptLists.pendingUpdates(installed: installed, offers: offers)
+    }
+
+    /// What dnf's cached repository metadata offers the rpm packages; nil (unknown) without a cache.
+    private func dnfPendingUpdates(_ files: inout HostFiles, installed: [HostInventory.InstalledPackage]) -> [HostInventory.PendingUpdate]? {
+        let cache = "/var/cache/dnf"
+        let repositories = files.list(cache).filter { files.isDirectory("\(cache)/\($0)/repodata") }
+        guard !repositories.isEmpty else {
+            files.note(cache, "no dnf repository metadata (dnf makecache has not run): pending updates are unknown")
+            return nil
+        }
+        let wanted = Set(installed.map(\.name))
+        var offers: [String: [DnfMetadata.Offer]] = [:]
+        var advisories: [String: [DnfMetadata.Advisory]] = [:]
+        var readPrimary = false
+        for directory in repositories {
+            // `<repo id>-<16 hex digits>`: the id is what dnf and its users call the repository.
+            let repository = directory.count > 17 && directory.dropLast(16).last == "-" ? String(directory.dropLast(17)) : directory
+            let base = "\(cache)/\(directory)/repodata"
+            for name in files.list(base) {
+                let path = "\(base)/\(name)"
+                let isPrimary = name.hasSuffix("primary.xml") || name.hasSuffix("primary.xml.gz")
+                let isUpdateInfo = name.hasSuffix("updateinfo.xml") || name.hasSuffix("updateinfo.xml.gz")
+                if !isPrimary && !isUpdateInfo {
+                    if name.contains("primary.xml") || name.contains("updateinfo.xml") {
+                        files.note(path, "compressed in a format Canopy does not read (gzip or plain only); this repository's updates are not counted")
+                    }
+                    continue
+                }
+                guard let data = files.bytes(path) else { continue }
+                do {
+                    if isPrimary {
+                        for (package, list) in try DnfMetadata.offers(primary: data, wanted: wanted, repository: repository) {
+                            offers[package, default: []] += list
+                        }
+                        readPrimary = true
+                    } else {
+                        for (package, list) in try DnfMetadata.securityAdvisories(updateinfo: data, wanted: wanted) {
+                            advisories[package, default: []] += list
+                        }
+                    }
+                } catch {
+                    files.note(path, "\(error); this repository's updates are not counted")
+                }
+            }
+        }
+        guard readPrimary else {
+            files.note(cache, "no readable primary.xml in dnf's cache: pending updates are unknown")
+            return nil
+        }
+        return DnfMetadata.pendingUpdates(installed: installed, offers: offers, advisories: advisories)
     }
 
     private func lastPatchTime(_ files: inout HostFiles) -> Date? {

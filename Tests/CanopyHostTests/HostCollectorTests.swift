@@ -142,8 +142,28 @@ enum HostFixtures {
         #expect(host.packages.map { "\($0.name) \($0.version) \($0.architecture ?? "")" } == [
             "bash 5.1.8-9.el9 noarch", "kernel-core 5.14.0-427.13.1.el9_4 noarch", "openssl-libs 1:3.0.7-27.el9 noarch", "tzdata 2024a-1.el9 noarch",
         ])
-        #expect(host.pendingUpdates == nil, "what dnf offers is not read yet: unknown, not none")
-        #expect(host.problems.contains { $0.source == "/var/cache/dnf" })
+        // dnf's cached metadata: BaseOS (gzip, with security advisories) and AppStream (plain).
+        let updates = host.pendingUpdates?.map { "\($0.name) \($0.installedVersion) -> \($0.candidateVersion) \($0.security ? "security" : "-") \($0.severity ?? "-") \($0.source ?? "")" }
+        #expect(updates == [
+            "kernel-core 5.14.0-427.13.1.el9_4 -> 5.14.0-503.40.1.el9_5 security important baseos",
+            "openssl-libs 1:3.0.7-27.el9 -> 1:3.2.2-6.el9_5 security moderate baseos",
+            "tzdata 2024a-1.el9 -> 2024b-2.el9 - - appstream",
+        ])
+        #expect(host.problems.map(\.source) == ["/var/cache/dnf/appstream-0a1b2c3d4e5f6789/repodata/88bb-updateinfo.xml.zst"], "zstd is named, not guessed")
+    }
+
+    /// rpm is the peer for the package database: `rpm -qa` over a copy of the same database.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm"), "needs rpm (Debian) as the peer"))
+    func rpmListsTheSamePackages() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-rpmdb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(
+            at: HostFixtures.root("rocky-9").appendingPathComponent("var/lib/rpm/rpmdb.sqlite"), to: folder.appendingPathComponent("rpmdb.sqlite"))
+        let rpm = try await Subprocess.run(["rpm", "--dbpath", folder.path, "-qa", "--qf", "%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{ARCH}\\n"])
+        let listed = rpm.text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }.sorted()
+        let read = HostFixtures.inventory("rocky-9").packages.map { "\($0.name) \($0.version) \($0.architecture ?? "")" }.sorted()
+        #expect(listed == read, "\(rpm.text)")
     }
 
     @Test func aCorruptDpkgStatusKeepsEveryReadableStanza() {
@@ -197,6 +217,44 @@ enum HostFixtures {
         for (a, b) in pairs {
             let dpkg = try await Subprocess.run(["dpkg", "--compare-versions", a, "lt", b])
             #expect((dpkg.status == 0) == (DebianVersion(a) < DebianVersion(b)), "\(a) < \(b)")
+        }
+    }
+}
+
+@Suite struct RPMVersionTests {
+    @Test func ordersAsRPMDoes() {
+        // Cases from rpm's own test suite (rpmvercmp.at).
+        let cases: [(String, String, Int)] = [
+            ("1.0", "1.0", 0), ("1.0", "2.0", -1), ("2.0.1", "2.0.1", 0), ("2.0", "2.0.1", -1), ("2.0.1a", "2.0.1", 1), ("5.5p1", "5.5p2", -1),
+            ("5.5p10", "5.5p1", 1), ("10xyz", "10.1xyz", -1), ("xyz10", "xyz10.1", -1), ("xyz.4", "8", -1), ("1b.fc17", "1.fc17", -1),
+            ("1.0010", "1.9", 1), ("1.05", "1.5", 0), ("1.0~rc1", "1.0", -1), ("1.0~rc1", "1.0~rc1~git123", 1), ("1.0^", "1.0", 1),
+            ("1.0^git1", "1.0^git2", -1), ("1.0^git1", "1.01", -1), ("1.0^20160101", "1.0.1", -1), ("1.0~rc1^git1", "1.0~rc1", 1),
+            ("a+", "a_", 0), ("+a", "_a", 0), ("+_", "_+", 0), ("_", "+", 0),
+        ]
+        for (a, b, expected) in cases {
+            #expect(RPMVersion.vercmp(a, b) == expected, "\(a) vs \(b)")
+            #expect(RPMVersion.vercmp(b, a) == -expected, "\(b) vs \(a)")
+        }
+        #expect(RPMVersion("1:1.0-1") > RPMVersion("2.0-1"), "the epoch first")
+        #expect(RPMVersion("1.0-2.el9") > RPMVersion("1.0-1.el9"), "then the release")
+    }
+
+    /// rpm itself is the peer (Debian's rpm package: its Lua `rpm.vercmp`), over generated versions.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm"), "needs rpm (Debian) as the peer"))
+    func agreesWithRPMOnGeneratedVersions() async throws {
+        var random = SeededRandom(seed: 20_261_130)
+        let pieces = ["1", "0", "10", "2", "a", "b", "rc", ".", "~", "^", "_", "el9", "p", "001"]
+        var pairs: [(String, String)] = []
+        for _ in 0..<120 {
+            func version() -> String { (0..<Int(random.next() % 5 + 1)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined() }
+            pairs.append((version(), version()))
+        }
+        let script = pairs.map { "print(rpm.vercmp(\"\($0.0)\", \"\($0.1)\") .. \"\\n\")" }.joined(separator: " ")
+        let rpm = try await Subprocess.run(["rpm", "--eval", "%{lua: \(script)}"])
+        let answers = rpm.text.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        try #require(answers.count == pairs.count, "\(rpm.text)")
+        for ((a, b), expected) in zip(pairs, answers) {
+            #expect(RPMVersion.vercmp(a, b) == expected, "'\(a)' vs '\(b)'")
         }
     }
 }
