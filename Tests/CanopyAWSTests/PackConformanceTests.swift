@@ -82,7 +82,9 @@ extension MotoIntegrationTests {
     func builtInPacksMatchExactlyWhatCustodianMatches() async throws {
         try Moto.seed()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-packs-\(UUID().uuidString)")
-        let packs = try Packs.load()
+        // Custodian has no provider for on-prem hosts: the onprem-linux pack is checked against the
+        // collector's fixture hosts instead (CanopyHostTests).
+        let packs = try Packs.load().filter { $0.checks.allSatisfy { $0.policy.resource.hasPrefix("aws.") } }
         for pack in packs { try await Custodian.run(policies: URL(fileURLWithPath: pack.file), output: work) }
 
         let store = try SQLiteStore()
