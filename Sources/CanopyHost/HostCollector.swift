@@ -264,9 +264,11 @@ public struct HostCollector: Sendable {
             for problem in parsed.problems { files.note("/var/lib/dpkg/status", problem) }
             state.pending = aptPendingUpdates(&files, installed: parsed.packages)
         }
-        if let path = ["/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite"].first(where: files.exists) {
+        let rpmSQLite = ["/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite"].first(where: files.exists)
+        let rpmBerkeley = rpmSQLite == nil && files.exists("/var/lib/rpm/Packages") ? "/var/lib/rpm/Packages" : nil
+        if let path = rpmSQLite ?? rpmBerkeley {
             do {
-                let read = try RPMDatabase.packages(path: files.url(path).path)
+                let read = rpmSQLite != nil ? try RPMDatabase.packages(path: files.url(path).path) : try RPMDatabase.packages(berkeleyDB: files.url(path).path)
                 state.managers.append("rpm")
                 state.installed += read.packages
                 for problem in read.problems { files.note(path, problem) }
@@ -274,11 +276,9 @@ public struct HostCollector: Sendable {
             } catch {
                 files.note(path, "\(error); its packages are not listed")
             }
-        } else if files.exists("/var/lib/rpm/Packages") {
-            files.note("/var/lib/rpm/Packages", "a Berkeley DB rpm database (RHEL 8 and older) is present; Canopy reads the SQLite one (rpm 4.16+), so its packages are not listed")
         }
         if state.managers.isEmpty {
-            files.note("packages", "no package database Canopy reads was found (dpkg: /var/lib/dpkg/status, rpm: rpmdb.sqlite)")
+            files.note("packages", "no package database Canopy reads was found (dpkg: /var/lib/dpkg/status, rpm: rpmdb.sqlite or Packages)")
         }
         state.installed.sort { ($0.name, $0.architecture ?? "") < ($1.name, $1.architecture ?? "") }
         return state

@@ -27,6 +27,27 @@ enum RPMDatabase {
         } catch {
             throw Failure(description: "not an rpm SQLite database (\(error))")
         }
+        return headers(blobs)
+    }
+
+    /// The Berkeley DB form (`/var/lib/rpm/Packages`, rpm ≤ 4.15: RHEL/CentOS 7 and 8): keys are
+    /// header numbers, data the same header blobs; key 0 holds rpm's next number, not a package.
+    static func packages(berkeleyDB path: String) throws -> (packages: [HostInventory.InstalledPackage], problems: [String]) {
+        let records: [(key: [UInt8], data: [UInt8])]
+        do {
+            records = try BerkeleyHash(Data(contentsOf: URL(fileURLWithPath: path))).records()
+        } catch {
+            throw Failure(description: "not a readable rpm Berkeley DB (\(error))")
+        }
+        let blobs = records.compactMap { record -> (Int64, Data)? in
+            guard record.key.count == 4, record.data.count >= 8 else { return nil }
+            let number = record.key.reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            return number == 0 ? nil : (number, Data(record.data))
+        }
+        return headers(blobs.sorted { $0.0 < $1.0 })
+    }
+
+    static func headers(_ blobs: [(Int64, Data)]) -> (packages: [HostInventory.InstalledPackage], problems: [String]) {
         var packages: [HostInventory.InstalledPackage] = []
         var problems: [String] = []
         for (number, blob) in blobs {

@@ -166,6 +166,61 @@ enum HostFixtures {
         #expect(listed == read, "\(rpm.text)")
     }
 
+    /// RHEL 8's Berkeley DB `Packages`, written by libdb itself (`db5.3_load`, 512-byte pages so
+    /// every header sits on a chain of overflow pages) from the Rocky fixture's headers.
+    @Test func readsTheRPMBerkeleyDatabaseOfOlderReleases() {
+        let host = HostFixtures.inventory("rhel-8")
+        #expect(host.os.id == "rhel" && host.packageManagers == ["rpm"])
+        #expect(host.packages.map { "\($0.name) \($0.version)" } == ["bash 5.1.8-9.el9", "kernel-core 5.14.0-427.13.1.el9_4", "openssl-libs 1:3.0.7-27.el9", "tzdata 2024a-1.el9"])
+        #expect(host.problems.map(\.source) == ["/var/cache/dnf"], "no dnf cache: pending updates unknown")
+    }
+
+    /// libdb writes, rpm's own read-only Berkeley DB backend (`bdb_ro`) reads, and Canopy must read
+    /// the same packages, at every page size (items inline on large pages, on overflow chains on
+    /// small ones).
+    @Test(.enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm") && FileManager.default.isExecutableFile(atPath: "/usr/bin/db5.3_load"),
+        "needs rpm and db5.3-util (Debian) as the peers"))
+    func berkeleyDatabasesOfEveryPageSizeReadAsRPMReadsThem() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-bdb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sqlite = HostFixtures.root("rocky-9").appendingPathComponent("var/lib/rpm/rpmdb.sqlite").path
+        for pageSize in [512, 4096, 65536] {
+            let directory = folder.appendingPathComponent("\(pageSize)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let script = """
+                import sqlite3, struct, sys
+                rows = sqlite3.connect(sys.argv[1]).execute('select hnum, blob from Packages').fetchall()
+                print('VERSION=3\\nformat=bytevalue\\ntype=hash\\ndb_pagesize=' + sys.argv[2] + '\\nHEADER=END')
+                for hnum, blob in rows: print(' ' + struct.pack('<I', hnum).hex() + '\\n ' + bytes(blob).hex())
+                print('DATA=END')
+                """
+            let dump = try await Subprocess.run(["python3", "-c", script, sqlite, "\(pageSize)"])
+            let load = try await Subprocess.run(["db5.3_load", directory.appendingPathComponent("Packages").path], input: dump.stdout)
+            #expect(load.status == 0, "\(load.text)")
+            let rpm = try await Subprocess.run([
+                "rpm", "--dbpath", directory.path, "--define", "_db_backend bdb_ro", "-qa", "--qf", "%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n",
+            ])
+            let listed = rpm.stdout.isEmpty ? [] : String(decoding: rpm.stdout, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+            let read = try RPMDatabase.packages(berkeleyDB: directory.appendingPathComponent("Packages").path).packages.map { "\($0.name) \($0.version)" }.sorted()
+            #expect(listed.count == 4 && listed == read, "page size \(pageSize): rpm \(listed), Canopy \(read)")
+        }
+    }
+
+    @Test func aCorruptBerkeleyDatabaseIsAnErrorNotACrash() throws {
+        var data = try Data(contentsOf: HostFixtures.root("rhel-8").appendingPathComponent("var/lib/rpm/Packages"))
+        #expect(throws: BerkeleyHash.Malformed.self) { try BerkeleyHash(Data(data.prefix(100))).records() }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var damaged = data
+            for _ in 0..<8 { damaged[Int.random(in: 512..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            _ = try? BerkeleyHash(damaged).records()  // any answer but a crash
+        }
+        data[12] = 0
+        #expect(throws: BerkeleyHash.Malformed.self) { try BerkeleyHash(data) }
+    }
+
     @Test func aCorruptDpkgStatusKeepsEveryReadableStanza() {
         let host = HostFixtures.inventory("debian-damaged")
         #expect(host.packages.map(\.name) == ["bash", "zlib1g"])
