@@ -50,9 +50,11 @@ extension HostCollector {
         var offers: [String: [AptLists.Offer]] = [:]
         for name in lists {
             let path = "/var/lib/apt/lists/\(name)"
-            guard var data = files.bytes(path) else { continue }
+            guard let data = files.bytes(path) else { continue }
+            // A Debian main list is ~50 MB once inflated: it is scanned where it lies, never copied.
+            var inflated: [UInt8]?
             if LZ4Frame.isFrame(data) {
-                do { data = try LZ4Frame.decompress(data) } catch {
+                do { inflated = try LZ4Frame.decompress(data) } catch {
                     files.note(path, "damaged LZ4 data (\(error)); this repository's updates are not counted")
                     continue
                 }
@@ -64,7 +66,11 @@ extension HostCollector {
                     break
                 }
             }
-            let found = AptLists.offers(listText: data, wanted: wanted, source: AptLists.sourceName(name), security: AptLists.isSecurity(name))
+            let source = AptLists.sourceName(name)
+            let found =
+                if let inflated { AptLists.offers(listText: inflated, wanted: wanted, source: source, security: AptLists.isSecurity(name)) } else {
+                    AptLists.offers(listText: data, wanted: wanted, source: source, security: AptLists.isSecurity(name))
+                }
             for (package, list) in found {
                 offers[package, default: []] += list.map { offer in
                     var offer = offer

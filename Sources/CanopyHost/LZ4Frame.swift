@@ -14,11 +14,12 @@ enum LZ4Frame {
         data.count >= 4 && readUInt32(data, data.startIndex) == magic
     }
 
-    static func decompress(_ data: Data) throws -> Data {
+    static func decompress(_ data: Data) throws -> [UInt8] {
         let bytes = [UInt8](data)
         var position = 0
         var output = [UInt8]()
-        output.reserveCapacity(bytes.count * 4)
+        // Package lists inflate about five- to sevenfold; a generous first guess avoids regrowing.
+        output.reserveCapacity(bytes.count * 6)
         while position + 4 <= bytes.count {
             let frameMagic = readUInt32(bytes, position)
             position += 4
@@ -35,6 +36,11 @@ enum LZ4Frame {
             let contentSize = flags & 0x08 != 0
             let contentChecksum = flags & 0x04 != 0
             let dictionaryID = flags & 0x01 != 0
+            if contentSize, position + 10 <= bytes.count {
+                // The frame says how large it inflates to: reserve exactly that, once.
+                let size = (0..<8).reduce(0) { $0 | Int(bytes[position + 2 + $1]) << (8 * $1) }
+                if size > 0 && size < 1 << 32 { output.reserveCapacity(output.count + size) }
+            }
             position += 2 + (contentSize ? 8 : 0) + (dictionaryID ? 4 : 0) + 1  // FLG, BD, sizes, header checksum
             while true {
                 guard position + 4 <= bytes.count else { throw Malformed(description: "truncated block size") }
@@ -52,7 +58,7 @@ enum LZ4Frame {
             }
             if contentChecksum { position += 4 }
         }
-        return Data(output)
+        return output
     }
 
     /// One LZ4 block: sequences of literals and back-references into what was already written

@@ -137,7 +137,7 @@ enum AptLists {
 
     /// The newest offered version of each wanted package name, per list, in one pass over each
     /// list's bytes (a Debian main list is ~50 MB; only three fields of wanted packages are kept).
-    static func offers(listText: Data, wanted: Set<String>, source: String, security: Bool) -> [String: [Offer]] {
+    static func offers(listText: some ContiguousBytes, wanted: Set<String>, source: String, security: Bool) -> [String: [Offer]] {
         var result: [String: [Offer]] = [:]
         listText.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let bytes = raw.bindMemory(to: UInt8.self)
