@@ -15,7 +15,11 @@ enum LZ4Frame {
     }
 
     static func decompress(_ data: Data) throws -> [UInt8] {
-        let bytes = [UInt8](data)
+        // Read in place: the compressed list is tens of megabytes, not worth a copy.
+        try data.withUnsafeBytes { raw in try decompress(raw.bindMemory(to: UInt8.self)) }
+    }
+
+    private static func decompress(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [UInt8] {
         var position = 0
         var output = [UInt8]()
         // Package lists inflate about five- to sevenfold; a generous first guess avoids regrowing.
@@ -63,7 +67,7 @@ enum LZ4Frame {
 
     /// One LZ4 block: sequences of literals and back-references into what was already written
     /// (blocks may refer to earlier blocks of the frame, so `output` is the whole frame so far).
-    private static func decodeBlock(_ bytes: [UInt8], from start: Int, to end: Int, into output: inout [UInt8]) throws {
+    private static func decodeBlock(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into output: inout [UInt8]) throws {
         var position = start
         while position < end {
             let token = bytes[position]
@@ -103,7 +107,7 @@ enum LZ4Frame {
         }
     }
 
-    private static func readUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+    private static func readUInt32(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32 {
         UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
 
