@@ -113,19 +113,33 @@ extension APIController {
                 source: current?.source, settings: current?.settings ?? CarbonSettings(), sha256: current?.sha256, appliedAt: current?.appliedAt, actor: current?.actor))
     }
 
-    struct CarbonSettingsBody: Decodable {
+    /// Applies carbon settings from YAML (admin, ccoe; audited). 201 when they changed, 200 when in force already.
+    @Sendable func applyCarbonSettings(_ request: Request, context: CanopyRequestContext) async throws -> Response {
+        try await applyYAMLDocument(
+            request, context, allowed: \.canManageOwnership, parse: { try CarbonFile.parse($0, file: "source") },
+            apply: { settings, source, actor in try await store.applyCarbonSettings(settings, source: source, actor: actor) != nil },
+            view: { try await carbonSettings(request, context: context) })
+    }
+
+    struct YAMLDocumentBody: Decodable {
+        /// The document's YAML, as the matching CLI command reads it from a file.
         var source: String
     }
 
-    /// Applies carbon settings from YAML (admin, ccoe; audited). 201 when they changed, 200 when in force already.
-    @Sendable func applyCarbonSettings(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        let user = try changer(request, context) { $0.canManageOwnership }
-        let body = try await body(CarbonSettingsBody.self, request, context)
-        let settings: CarbonSettings
-        do { settings = try CarbonFile.parse(body.source, file: "source") } catch { throw APIError.badParameter("source", "\(error)") }
-        let applied = try await store.applyCarbonSettings(settings, source: body.source, actor: user.name)
-        var response = try await carbonSettings(request, context: context)
-        if applied != nil { response.status = .created }
+    /// A settings document PUT as `{source}` YAML (carbon settings, the patch baseline): parsed
+    /// with errors naming `source:line` and the field, applied (audited by the store), answered
+    /// with its view: 201 when it changed what is in force, 200 when the same was in force already.
+    func applyYAMLDocument<Document>(
+        _ request: Request, _ context: CanopyRequestContext, allowed: (Role) -> Bool, parse: (String) throws -> Document,
+        apply: (Document, String, String) async throws -> Bool, view: () async throws -> Response
+    ) async throws -> Response {
+        let user = try changer(request, context, allowed: allowed)
+        let body = try await body(YAMLDocumentBody.self, request, context)
+        let document: Document
+        do { document = try parse(body.source) } catch { throw APIError.badParameter("source", "\(error)") }
+        let changed = try await apply(document, body.source, user.name)
+        var response = try await view()
+        if changed { response.status = .created }
         return response
     }
 }

@@ -178,23 +178,12 @@ extension APIController {
         return try Self.json(BaselineView(baseline: .standard, source: PatchReports.describe(.standard), standard: true))
     }
 
-    struct BaselineBody: Decodable {
-        /// The baseline's YAML, as `canopy patch baseline apply` reads it.
-        var source: String
-    }
-
     /// Applies a patch baseline from its YAML (admin, ccoe; audited), like the carbon settings:
     /// 201 when it changed, 200 when it is in force already. Errors name the line and field.
     @Sendable func applyPatchBaseline(_ request: Request, context: CanopyRequestContext) async throws -> Response {
-        let user = try changer(request, context) { $0.canManageHosts }
-        let body = try await body(BaselineBody.self, request, context)
-        let baseline: PatchBaseline
-        do { baseline = try PatchBaselineFile.parse(body.source, file: "source") } catch let error as PolicyError {
-            throw APIError.badParameter("source", "\(error)")
-        }
-        let applied = try await store.applyPatchBaseline(baseline, source: body.source, actor: user.name)
-        var response = try await patchBaseline(request, context: context)
-        if applied != nil { response.status = .created }
-        return response
+        try await applyYAMLDocument(
+            request, context, allowed: \.canManageHosts, parse: { try PatchBaselineFile.parse($0, file: "source") },
+            apply: { baseline, source, actor in try await store.applyPatchBaseline(baseline, source: source, actor: actor) != nil },
+            view: { try await patchBaseline(request, context: context) })
     }
 }
