@@ -13,10 +13,10 @@ public struct HostCollector: Sendable {
     public let root: URL
     public let lifecycle: OSLifecycle
 
-    /// The distributions whose package databases and repository data Canopy reads.
+    /// The distributions whose package databases and repository data Canopy reads (dpkg and apt;
+    /// rpm and dnf). SUSE is not among them: its rpm database is in the `ndb` format.
     public static let knownDistributions: Set<String> = [
-        "debian", "ubuntu", "rhel", "centos", "rocky", "almalinux", "ol", "fedora", "amzn", "sles", "opensuse-leap", "raspbian",
-        "linuxmint", "pop",
+        "debian", "ubuntu", "raspbian", "linuxmint", "pop", "rhel", "centos", "rocky", "almalinux", "ol", "fedora", "amzn",
     ]
 
     public init(root: URL = URL(fileURLWithPath: "/"), lifecycle: OSLifecycle = .bundled) {
