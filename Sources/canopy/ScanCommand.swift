@@ -44,6 +44,9 @@ struct ScanCommand: AsyncParsableCommand {
             throw ValidationError("--endpoint '\(endpoint)' is not a URL (e.g. http://127.0.0.1:5055)")
         }
         if accountsFile != nil && callerOnly { throw ValidationError("--accounts and --caller-only exclude each other") }
+        if hostOptions.host != nil, accountsFile != nil || callerOnly || regions != nil || services != nil || endpoint != nil || profile != nil {
+            throw ValidationError("--host local inventories this machine; --accounts, --caller-only, --regions, --services, --endpoint and --profile are for AWS scans")
+        }
     }
 
     func run() async throws {
