@@ -152,7 +152,6 @@ enum DnfMetadata {
     static func pendingUpdates(
         installed: [HostInventory.InstalledPackage], offers: [String: [Offer]], advisories: [String: [Advisory]]
     ) -> [HostInventory.PendingUpdate] {
-        let rank = ["critical": 4, "important": 3, "moderate": 2, "low": 1]
         return installed.compactMap { package -> HostInventory.PendingUpdate? in
             let current = RPMVersion(package.version)
             func sameArchitecture(_ architecture: String) -> Bool {
@@ -163,7 +162,7 @@ enum DnfMetadata {
             let fixes = (advisories[package.name] ?? []).filter {
                 sameArchitecture($0.architecture) && $0.version > current && !(best.version < $0.version)
             }
-            let severity = fixes.compactMap { $0.severity?.lowercased() }.max { (rank[$0] ?? 0) < (rank[$1] ?? 0) }
+            let severity = PatchCompliance.mostSevere(fixes.compactMap { $0.severity?.lowercased() })
             return HostInventory.PendingUpdate(
                 name: package.name, installedVersion: package.version, candidateVersion: best.version.description, security: !fixes.isEmpty,
                 source: best.repository, severity: severity)

@@ -98,7 +98,17 @@ public struct HostIntake: Sendable {
     }
 
     public func record(_ inventory: HostInventory, placement: HostPlacement, source: String, now: Date = Date()) async throws -> Result {
+        try await record(inventory, source: source, now: now) { _ in placement }
+    }
+
+    /// Validates the inventory, then asks `placement` where it belongs (the upload endpoint binds
+    /// the host's enrollment there, so nothing is bound for an inventory that is refused), then
+    /// stores it.
+    public func record(
+        _ inventory: HostInventory, source: String, now: Date = Date(), placement resolve: (HostInventory) async throws -> HostPlacement
+    ) async throws -> Result {
         try HostInventoryValidation.validate(inventory, now: now)
+        let placement = try await resolve(inventory)
         guard HostPlacement.isValidSite(placement.site) else {
             throw HostInventoryProblem(field: "site", message: "'\(placement.site)' must be 1-64 letters, digits, '-', '_' or '.'")
         }

@@ -68,7 +68,14 @@ public struct PatchCompliance: Sendable {
     }
 
     public static let ageBands = ["0-7", "8-30", "31-90", "91+"]
+    /// Vendors' update ratings, most severe highest (Red Hat's Critical…Low, and the CVSS-style
+    /// names some vendors use); unrated ranks lowest.
     static let severityRank = ["critical": 5, "important": 4, "high": 4, "moderate": 3, "medium": 3, "low": 2]
+
+    /// The most severe of some vendor ratings.
+    static func mostSevere(_ ratings: [String]) -> String? {
+        ratings.max { (severityRank[$0] ?? 0) < (severityRank[$1] ?? 0) }
+    }
 
     /// Evaluates `hosts` (`onprem.host` resources) at `now`.
     public static func evaluate(
@@ -101,7 +108,7 @@ public struct PatchCompliance: Sendable {
                 pending.append(update)
             }
             let state: State = !known ? .unknown : (missing.isEmpty ? .compliant : .nonCompliant)
-            let highest = missing.map { $0.severity ?? "unrated" }.max { (severityRank[$0] ?? 0) < (severityRank[$1] ?? 0) }
+            let highest = mostSevere(missing.map { $0.severity ?? "unrated" })
             return Host(
                 uid: resource.uid, hostname: resource.name, site: resource.account, environment: environment,
                 businessUnit: ownership.businessUnitID(of: resource, account: accountByID[resource.account]), application: application,

@@ -47,6 +47,11 @@ public enum CanopyJSON {
         return encoder
     }
 
+    /// A decoding error's place as a user reads it: `inventory.packages[3].name`.
+    public static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

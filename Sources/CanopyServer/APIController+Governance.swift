@@ -83,9 +83,7 @@ extension APIController {
         }
     }
 
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-    }
+    static func path(_ keys: [any CodingKey]) -> String { CanopyJSON.path(keys) }
 
     static func created(_ value: some Encodable) throws -> Response {
         var response = try json(value)

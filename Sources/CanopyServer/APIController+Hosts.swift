@@ -36,26 +36,23 @@ extension APIController {
             throw APIError(status: .unauthorized, code: "unauthenticated", message: "the token is not a valid host enrollment token (revoked, expired, or a user's API token)")
         }
         let upload = try await body(HostUpload.self, request, context, limit: Self.maximumInventoryBytes, decoder: CanopyJSON.decoder())
-        do {
-            try HostInventoryValidation.validate(upload.inventory, now: now)
-            try HostTags.validate(upload.tags)
-        } catch let problem as HostInventoryProblem {
-            throw APIError(status: .unprocessableContent, code: "invalid_inventory", message: problem.description, field: problem.field)
-        }
-        let bound: HostEnrollment
-        do {
-            bound = try await store.bindHostEnrollment(id: enrollment.id, hostID: upload.inventory.hostID, at: now)
-        } catch let error as StoreError {
-            _ = try await store.appendAudit(
-                actor: "host-enrollment/\(enrollment.id)", action: "host.upload.refused", target: "host/\(upload.inventory.hostID)",
-                details: ["reason": .string("\(error)"), "hostname": .string(upload.inventory.hostname)], at: now)
-            throw APIError(status: .forbidden, code: "host_mismatch", message: "\(error)", field: "inventory.hostID")
-        }
-        // The enrollment's tags are the CCoE's word on ownership; the agent's only add to them.
-        let tags = upload.tags.merging(bound.tags) { _, enrolled in enrolled }
         let result: HostIntake.Result
         do {
-            result = try await HostIntake(store: store).record(upload.inventory, placement: HostPlacement(site: bound.site, tags: tags), source: "agent", now: now)
+            try HostTags.validate(upload.tags)
+            // The intake validates the whole inventory first; only then is the enrollment bound.
+            result = try await HostIntake(store: store).record(upload.inventory, source: "agent", now: now) { inventory in
+                let bound: HostEnrollment
+                do {
+                    bound = try await store.bindHostEnrollment(id: enrollment.id, hostID: inventory.hostID, at: now)
+                } catch let error as StoreError {
+                    _ = try await store.appendAudit(
+                        actor: "host-enrollment/\(enrollment.id)", action: "host.upload.refused", target: "host/\(inventory.hostID)",
+                        details: ["reason": .string("\(error)"), "hostname": .string(inventory.hostname)], at: now)
+                    throw APIError(status: .forbidden, code: "host_mismatch", message: "\(error)", field: "inventory.hostID")
+                }
+                // The enrollment's tags are the CCoE's word on ownership; the agent's only add to them.
+                return HostPlacement(site: bound.site, tags: upload.tags.merging(bound.tags) { _, enrolled in enrolled })
+            }
         } catch let problem as HostInventoryProblem {
             throw APIError(status: .unprocessableContent, code: "invalid_inventory", message: problem.description, field: problem.field)
         }

@@ -18,10 +18,7 @@ extension ConsoleController {
         let t = p.t
         let report = try await PatchReports.evaluate(store: store, accounts: p.scope.accountList, now: Date())
         let ownership = try await store.ownership()
-        func unitName(_ id: String?) -> String {
-            guard let id else { return t("units.none") }
-            return ownership.businessUnit(id)?.displayName(zh: t.language == .zhTW) ?? id
-        }
+        func unitName(_ id: String?) -> String { self.unitName(id, ownership, t) }
         var body = "<h1>\(HTML.escape(t("hosts.title")))</h1>"
         if let notice { body += "<p class=\"notice\" role=\"status\">\(HTML.escape(notice))</p>" }
         if let error { body += "<p class=\"error\" role=\"alert\">\(HTML.escape(error))</p>" }

@@ -50,7 +50,7 @@ extension ScanCommand {
 enum HostText {
     /// A decoding error as the JSON path of the field and what is wrong with it.
     static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."]) }
+        let path = CanopyJSON.path
         switch error {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
         case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)): \(context.debugDescription)"
