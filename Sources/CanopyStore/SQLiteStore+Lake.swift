@@ -2,6 +2,7 @@ import CanopyModel
 import Crypto
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The lake's hash chain and digest format, in one place for the store that writes them and
 /// the verifier that checks them.
@@ -13,12 +14,15 @@ public enum LakeChain {
     /// so no two different inputs run together into the same bytes.
     public static func link(previous: String, seq: Int64, eventID: String, body: String) -> String {
         var hasher = SHA256()
-        for part in [previous, String(seq), eventID, body] {
-            let bytes = Data(part.utf8)
-            hasher.update(data: Data(String(bytes.count).utf8) + Data([0x3A]))
-            hasher.update(data: bytes)
+        for var part in [previous, String(seq), eventID, body] {
+            part.withUTF8 { bytes in
+                var prefix = String(bytes.count)
+                prefix.append(":")
+                prefix.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+            }
         }
-        return Data(hasher.finalize()).hexEncoded
+        return hasher.finalize().hexEncoded
     }
 
     /// The bytes a digest's signature covers.
@@ -60,25 +64,22 @@ extension SQLiteStore: LakeRepository {
             var seq: Int64 = last?["seq"] ?? 0
             var hash: String = last?["hash"] ?? LakeChain.genesis
             let first = seq + 1
-            let exists = try db.makeStatement(sql: "SELECT 1 FROM lake_event WHERE event_id = ?")
+            // An event the lake holds already (by id) is left alone: the insert does nothing, and
+            // the link made for it is dropped.
             let insert = try db.makeStatement(
                 sql: """
                     INSERT INTO lake_event (seq, event_id, event_time, account, region, event_source, event_name, user_arn, user_type, source_ip,
-                        error_code, read_only, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        error_code, read_only, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING
                     """)
-            var seen: Set<String> = []
             var duplicates = 0
             for e in events {
-                guard seen.insert(e.eventID).inserted, try Bool.fetchOne(exists, arguments: [e.eventID]) != true else {
+                let link = LakeChain.link(previous: hash, seq: seq + 1, eventID: e.eventID, body: e.body)
+                guard try Self.insertLakeEvent(insert, db, seq: seq + 1, e, hash: link) else {
                     duplicates += 1
                     continue
                 }
                 seq += 1
-                hash = LakeChain.link(previous: hash, seq: seq, eventID: e.eventID, body: e.body)
-                try insert.execute(arguments: [
-                    seq, e.eventID, e.eventTime, e.account, e.region, e.eventSource, e.eventName, e.userARN, e.userType, e.sourceIP, e.errorCode,
-                    e.readOnly, e.body, hash,
-                ])
+                hash = link
             }
             let added = Int(seq - first + 1)
             guard added > 0 else { return LakeAppend(added: 0, duplicates: duplicates, digest: nil) }
@@ -99,6 +100,73 @@ extension SQLiteStore: LakeRepository {
             return LakeAppend(added: added, duplicates: duplicates, digest: digest)
         }
     }
+
+    /// One row of `lake_event`, bound straight to SQLite (an import writes a million of them, and
+    /// going through `StatementArguments` cost as much as SQLite's own work); false when the
+    /// lake holds the event id already. Values are stored as GRDB stores them (dates as its
+    /// text, booleans as 0/1), so reads through GRDB see the same.
+    static func insertLakeEvent(_ statement: Statement, _ db: Database, seq: Int64, _ e: LakeRecord, hash: String) throws -> Bool {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        func text(_ index: Int32, _ value: String?) {
+            guard var value else { return }  // cleared: NULL
+            value.withUTF8 { bytes in _ = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), sqliteTransient) }
+        }
+        sqlite3_bind_int64(handle, 1, seq)
+        text(2, e.eventID)
+        text(3, Self.storedDate(e.eventTime))
+        text(4, e.account)
+        text(5, e.region)
+        text(6, e.eventSource)
+        text(7, e.eventName)
+        text(8, e.userARN)
+        text(9, e.userType)
+        text(10, e.sourceIP)
+        text(11, e.errorCode)
+        if let readOnly = e.readOnly { sqlite3_bind_int64(handle, 12, readOnly ? 1 : 0) }
+        text(14, hash)
+        // The body, the bulk of the row, is bound in place: SQLite reads it during the step.
+        var body = e.body
+        let code = body.withUTF8 { bytes in
+            sqlite3_bind_text(handle, 13, bytes.baseAddress, Int32(bytes.count), nil)
+            defer { sqlite3_clear_bindings(handle) }
+            return sqlite3_step(handle)
+        }
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+        }
+        return sqlite3_changes(db.sqliteConnection) == 1
+    }
+
+    /// A date as GRDB stores it ("yyyy-MM-dd HH:mm:ss.SSS", UTC), written here for whole seconds
+    /// (every CloudTrail time) because GRDB's `DateFormatter` cost more than the row's insert.
+    static func storedDate(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        guard seconds == seconds.rounded(.down), abs(seconds) < 1e11 else { return String.fromDatabaseValue(date.databaseValue) ?? "" }
+        let whole = Int(seconds)
+        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
+        let secondOfDay = whole - days * 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        guard (0...9999).contains(year) else { return String.fromDatabaseValue(date.databaseValue) ?? "" }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+        let yearText = String(year)
+        return String(repeating: "0", count: 4 - yearText.count) + yearText + "-" + two(month) + "-" + two(day) + " " + two(secondOfDay / 3_600) + ":"
+            + two(secondOfDay / 60 % 60) + ":" + two(secondOfDay % 60) + ".000"
+    }
+
+    public static func storedDateForTesting(_ date: Date) -> String { storedDate(date) }
+
+    /// SQLite copies what is bound with this destructor.
+    static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     static func lakeEvent(_ row: Row) -> LakeEvent {
         LakeEvent(
