@@ -13,7 +13,7 @@ work="${BENCH_DIR:-/tmp/canopy-bench-lake}"
 corpus="${CANOPY_SHARED:-../shared}/corpus/cloudtrail/stratus-red-team"
 source Scripts/bench-common.sh
 mkdir -p "$work/files"
-if [ ! -f "$work/files/.done-$events" ]; then
+if [ ! -f "$work/files/.done-compact-$events" ]; then
     rm -rf "$work/files" && mkdir -p "$work/files"
     python3 - "$corpus" "$work/files" "$events" <<'PY'
 import glob, json, sys, uuid, datetime
@@ -29,9 +29,10 @@ while written < total:
         r["eventTime"] = (start + datetime.timedelta(seconds=written)).strftime("%Y-%m-%dT%H:%M:%SZ")
         batch.append(r)
         written += 1
-    json.dump({"Records": batch}, open(f"{out}/{index:05d}.json", "w"))
+    # Compact, as CloudTrail writes its files to S3.
+    json.dump({"Records": batch}, open(f"{out}/{index:05d}.json", "w"), separators=(",", ":"))
     index += 1
-open(f"{out}/.done-{total}", "w").close()
+open(f"{out}/.done-compact-{total}", "w").close()
 PY
 fi
 swift build -c release --product canopy > /dev/null

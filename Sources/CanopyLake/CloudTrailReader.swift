@@ -17,13 +17,13 @@ public enum LakeInputError: Error, CustomStringConvertible, Sendable, Equatable 
 }
 
 /// Reads CloudTrail log files as S3 delivers them (`{"Records": […]}`, gzip or not) and plain
-/// JSON arrays of records. Each record keeps its whole JSON (canonical, keys sorted) as the body
-/// the lake's chain covers; the common fields are lifted out for queries.
+/// JSON arrays of records. Each record keeps its text as received, minus whitespace outside
+/// strings, as the body the lake's chain covers; the common fields are lifted out for queries.
 public enum CloudTrailReader {
-    public struct Result: Sendable {
+    public struct Result {
         public var events: [LakeRecord]
-        /// Each event's record as parsed, in the same order (what detection rules read).
-        public var records: [JSONValue]
+        /// Each event's record, in the same order (what detection rules read).
+        public var records: [CloudTrailEvent]
         /// Records left out with `skipBad`, each with why.
         public var skipped: [LakeInputError]
     }
@@ -36,25 +36,21 @@ public enum CloudTrailReader {
     }
 
     public static func parse(_ data: Data, file: String, skipBad: Bool = false) throws -> Result {
-        let root: JSONValue
-        do { root = try LakeJSON.parse(data) } catch { throw LakeInputError.file(file, "is not valid JSON (\(error))") }
-        let records: [JSONValue]
-        if let list = root["Records"]?.arrayValue {
-            records = list
-        } else if let list = root.arrayValue {
-            records = list
-        } else if root["digestStartTime"] != nil {
-            throw LakeInputError.file(file, "is a CloudTrail digest file, not a log file")
-        } else {
-            throw LakeInputError.file(file, "holds neither {\"Records\": [...]} nor a JSON array of records")
+        // The whole file is checked before any record is looked at: malformed JSON anywhere
+        // rejects the file, whatever `skipBad` says.
+        let found: [(body: String, members: [CloudTrailEvent.Member]?)?]
+        do { found = try records(data, file: file) } catch let problem as LakeJSON.Problem {
+            throw LakeInputError.file(file, "is not valid JSON (\(problem))")
         }
         var events: [LakeRecord] = []
-        var kept: [JSONValue] = []
+        var kept: [CloudTrailEvent] = []
         var skipped: [LakeInputError] = []
-        events.reserveCapacity(records.count)
-        kept.reserveCapacity(records.count)
-        for (index, record) in records.enumerated() {
+        events.reserveCapacity(found.count)
+        kept.reserveCapacity(found.count)
+        for (index, entry) in found.enumerated() {
             do {
+                guard let entry else { throw LakeInputError.record(file: file, index: index, field: "record", "is not UTF-8 text") }
+                let record = CloudTrailEvent(body: entry.body, members: entry.members)
                 events.append(try event(record, file: file, index: index))
                 kept.append(record)
             } catch let error as LakeInputError where skipBad {
@@ -64,24 +60,105 @@ public enum CloudTrailReader {
         return Result(events: events, records: kept, skipped: skipped)
     }
 
-    static func event(_ record: JSONValue, file: String, index: Int) throws -> LakeRecord {
+    /// The records of a file: `{"Records": [...]}` or a JSON array, each checked, minified and
+    /// indexed (nil: not UTF-8).
+    static func records(_ data: Data, file: String) throws -> [(body: String, members: [CloudTrailEvent.Member]?)?] {
+        try data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var parser = LakeJSON.Parser(bytes: bytes)
+            var found: [(body: String, members: [CloudTrailEvent.Member]?)?] = []
+            var listed = false
+            var digest = false
+            /// The elements of the array at the parser, each a record.
+            func list() throws {
+                listed = true
+                parser.index += 1
+                parser.skipSpace()
+                if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "]") {
+                    parser.index += 1
+                    return
+                }
+                while true {
+                    parser.skipSpace()
+                    let scanned = try parser.scanRecord(depth: 1)
+                    found.append(try CloudTrailEvent.record(scanned, in: bytes))
+                    parser.skipSpace()
+                    guard parser.index < bytes.count else { throw parser.fail("unexpected end of data in an array") }
+                    if bytes[parser.index] == UInt8(ascii: ",") {
+                        parser.index += 1
+                        continue
+                    }
+                    guard bytes[parser.index] == UInt8(ascii: "]") else { throw parser.fail("expected ',' or ']'") }
+                    parser.index += 1
+                    return
+                }
+            }
+            parser.skipSpace()
+            guard parser.index < bytes.count else { throw parser.fail("unexpected end of data") }
+            if bytes[parser.index] == UInt8(ascii: "[") {
+                try list()
+            } else if bytes[parser.index] == UInt8(ascii: "{") {
+                parser.index += 1
+                parser.skipSpace()
+                if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
+                    parser.index += 1
+                } else {
+                    while true {
+                        parser.skipSpace()
+                        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.fail("expected a key") }
+                        let key = try parser.string()
+                        parser.skipSpace()
+                        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.fail("expected ':'") }
+                        parser.index += 1
+                        parser.skipSpace()
+                        if key == "Records", !listed, parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") {
+                            try list()
+                        } else {
+                            if key == "digestStartTime" { digest = true }
+                            try parser.skipValue(depth: 1)
+                        }
+                        parser.skipSpace()
+                        guard parser.index < bytes.count else { throw parser.fail("unexpected end of data in an object") }
+                        if bytes[parser.index] == UInt8(ascii: ",") {
+                            parser.index += 1
+                            continue
+                        }
+                        guard bytes[parser.index] == UInt8(ascii: "}") else { throw parser.fail("expected ',' or '}'") }
+                        parser.index += 1
+                        break
+                    }
+                }
+            } else {
+                try parser.skipValue(depth: 0)
+            }
+            parser.skipSpace()
+            guard parser.index == bytes.count else { throw parser.fail("unexpected data after the JSON value") }
+            guard listed else {
+                if digest { throw LakeInputError.file(file, "is a CloudTrail digest file, not a log file") }
+                throw LakeInputError.file(file, "holds neither {\"Records\": [...]} nor a JSON array of records")
+            }
+            return found
+        }
+    }
+
+    /// The lake's columns of a record, or why it cannot be taken.
+    static func event(_ record: CloudTrailEvent, file: String, index: Int) throws -> LakeRecord {
         func required(_ field: String) throws -> String {
-            guard let value = record[field]?.stringValue, !value.isEmpty else {
+            guard let value = record.string(field), !value.isEmpty else {
                 throw LakeInputError.record(file: file, index: index, field: field, "is missing")
             }
             return value
         }
-        guard record.objectValue != nil else { throw LakeInputError.record(file: file, index: index, field: "record", "is not a JSON object") }
+        guard record.isObject else { throw LakeInputError.record(file: file, index: index, field: "record", "is not a JSON object") }
         let id = try required("eventID")
         let timeText = try required("eventTime")
         guard let time = Timestamps.parse(timeText) else {
             throw LakeInputError.record(file: file, index: index, field: "eventTime", "'\(timeText)' is not an ISO 8601 time")
         }
-        let identity = record["userIdentity"]
         return LakeRecord(
-            eventID: id, eventTime: time, account: record["recipientAccountId"]?.stringValue ?? identity?["accountId"]?.stringValue ?? "",
-            region: record["awsRegion"]?.stringValue ?? "", eventSource: try required("eventSource"), eventName: try required("eventName"),
-            userARN: identity?["arn"]?.stringValue, userType: identity?["type"]?.stringValue, sourceIP: record["sourceIPAddress"]?.stringValue,
-            errorCode: record["errorCode"]?.stringValue, readOnly: record["readOnly"]?.boolValue, body: LakeJSON.canonical(record))
+            eventID: id, eventTime: time, account: record.string("recipientAccountId") ?? record.string("userIdentity", "accountId") ?? "",
+            region: record.string("awsRegion") ?? "", eventSource: try required("eventSource"), eventName: try required("eventName"),
+            userARN: record.string("userIdentity", "arn"), userType: record.string("userIdentity", "type"), sourceIP: record.string("sourceIPAddress"),
+            errorCode: record.string("errorCode"), readOnly: record.value("readOnly")?.boolValue, body: record.body)
     }
 }

@@ -160,9 +160,7 @@ public enum LakeVerifier {
 
     /// The first indexed column that is not what the body says, if any.
     static func columnsDisagree(_ event: LakeEvent) -> String? {
-        guard let record = try? LakeJSON.parse(Data(event.body.utf8)),
-            let lifted = try? CloudTrailReader.event(record, file: "", index: 0)
-        else { return "body" }
+        guard let record = try? CloudTrailEvent(text: event.body), let lifted = try? CloudTrailReader.event(record, file: "", index: 0) else { return "body" }
         let stored = event.record
         if lifted == stored { return nil }
         let fields: [(String, Bool)] = [

@@ -4,9 +4,9 @@ import Foundation
 /// JSON for the lake's hot path. CloudTrail arrives by the million, and `JSONDecoder` into
 /// `JSONValue` costs more than everything else an import does, so the lake parses bytes itself
 /// (RFC 8259: objects, arrays, strings with every escape and surrogate pairs, numbers as Int64
-/// when their value is an integer, else Double) and writes its canonical body itself: keys sorted by
-/// their UTF-8 bytes, no insignificant whitespace, strings escaped minimally. The body is what the
-/// chain covers, so this writer is the lake's format, not `JSONValue.canonicalJSON()`'s.
+/// when their value is an integer, else Double). Records are kept as received (`CloudTrailEvent`);
+/// `canonical` writes a value with keys sorted by their UTF-8 bytes, no insignificant whitespace
+/// and strings escaped minimally, for text Canopy makes itself (a finding's raw record).
 public enum LakeJSON {
     public struct Problem: Error, CustomStringConvertible, Sendable {
         public var offset: Int
@@ -29,8 +29,14 @@ public enum LakeJSON {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
+        /// Whether whitespace was skipped since this was last cleared: a record that has none
+        /// outside its strings is its own minified text.
+        var spaced = false
+
         mutating func skipSpace() {
+            let start = index
             while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
+            if index != start { spaced = true }
         }
 
         func fail(_ message: String) -> Problem { Problem(offset: index, message: message) }

@@ -82,7 +82,7 @@ public enum ActivityDetection {
             Task.detached {
                 let read = try CloudTrailReader.read(path: file.path, name: file.name, skipBad: skipBad)
                 var run = detector.run()
-                for (record, json) in zip(read.events, read.records) { run.add(record, json: json) }
+                for (record, event) in zip(read.events, read.records) { run.add(record, event: event) }
                 return Prepared(events: read.events, skipped: read.skipped, detected: run.result)
             }
         }
@@ -121,7 +121,7 @@ public enum ActivityDetection {
         let scan = Scan(detector.run())
         try await store.eachLakeEvent(filter) { event in
             scan.events += 1
-            scan.run.add(event.record, json: try LakeJSON.parse(Data(event.body.utf8)))
+            scan.run.add(event.record, event: try CloudTrailEvent(text: event.body))
         }
         let result = scan.run.result
         let saved = try await save(result, store: store, actor: actor, source: "lake history")

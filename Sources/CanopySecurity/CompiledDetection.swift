@@ -1,3 +1,4 @@
+import CanopyLake
 import CanopyModel
 import Foundation
 
@@ -65,9 +66,9 @@ final class CompiledDetection: Sendable {
         return result
     }
 
-    func matches(_ event: JSONValue) -> Bool { evaluate(condition, event) }
+    func matches(_ event: CloudTrailEvent) -> Bool { evaluate(condition, event) }
 
-    func evaluate(_ condition: Condition, _ event: JSONValue) -> Bool {
+    func evaluate(_ condition: Condition, _ event: CloudTrailEvent) -> Bool {
         switch condition {
         case .search(let i): return searches[i].matches(event)
         case .and(let parts): return parts.allSatisfy { evaluate($0, event) }

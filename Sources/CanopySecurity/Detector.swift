@@ -1,3 +1,4 @@
+import CanopyLake
 import CanopyModel
 import Crypto
 import Foundation
@@ -52,8 +53,12 @@ public struct Detector: Sendable {
     }
 
     /// The rules an event matches (only those its name allows are run).
+    public func matchingRules(eventName: String, event: CloudTrailEvent) -> [SigmaRule] {
+        candidates(eventName: eventName).filter { rules[$0].detection.matches(event) }.map { rules[$0] }
+    }
+
     public func matchingRules(eventName: String, json: JSONValue) -> [SigmaRule] {
-        candidates(eventName: eventName).filter { rules[$0].detection.matches(json) }.map { rules[$0] }
+        matchingRules(eventName: eventName, event: CloudTrailEvent(json: json))
     }
 
     /// What a run found: the findings, the lake event ids of each, and the number of rule matches.
@@ -77,10 +82,10 @@ public struct Detector: Sendable {
         var events: [String: [String]] = [:]
         var matches = 0
 
-        public mutating func add(_ record: LakeRecord, json: JSONValue) {
-            for rule in detector.matchingRules(eventName: record.eventName, json: json) {
+        public mutating func add(_ record: LakeRecord, event: CloudTrailEvent) {
+            for rule in detector.matchingRules(eventName: record.eventName, event: event) {
                 matches += 1
-                let principal = record.userARN ?? json["userIdentity"]?["principalId"]?.stringValue ?? record.userType ?? "unknown"
+                let principal = record.userARN ?? event.value(atPath: "userIdentity.principalId")?.stringValue ?? record.userType ?? "unknown"
                 let windowStart = (record.eventTime.timeIntervalSince1970 / detector.window).rounded(.down) * detector.window
                 let uid = Detector.uid(rule: rule.id, principal: principal, account: record.account, windowStart: windowStart)
                 events[uid, default: []].append(record.eventID)
@@ -89,7 +94,7 @@ public struct Detector: Sendable {
                     finding.lastSeen = max(finding.lastSeen, record.eventTime)
                     finding.updatedAt = finding.lastSeen
                     finding.eventCount += 1
-                    if finding.resourceUID == nil { finding.resourceUID = Self.resource(json) }
+                    if finding.resourceUID == nil { finding.resourceUID = Self.resource(event) }
                     byUID[uid] = finding
                     continue
                 }
@@ -97,7 +102,7 @@ public struct Detector: Sendable {
                 byUID[uid] = SecurityFinding(
                     uid: uid, source: Detector.source, findingClass: .detection, ruleID: rule.id, title: rule.title,
                     description: rule.description.trimmingCharacters(in: .whitespacesAndNewlines), severityID: rule.severityID,
-                    resourceUID: Self.resource(json), resourceType: json["resources"]?.arrayValue?.first?["type"]?.stringValue, account: record.account,
+                    resourceUID: Self.resource(event), resourceType: event.value("resources")?.arrayValue?.first?["type"]?.stringValue, account: record.account,
                     region: record.region, principal: principal, techniques: rule.techniques, firstSeen: record.eventTime, lastSeen: record.eventTime,
                     updatedAt: record.eventTime, eventCount: 1,
                     raw: JSONValue.object([
@@ -120,19 +125,19 @@ public struct Detector: Sendable {
         /// named in the request (a security group, trail, role, user, bucket, instance or key)
         /// as the ARN the inventory keys it by, so a detection meets the guardrail findings and
         /// other sources' findings on the same resource.
-        static func resource(_ json: JSONValue) -> String? {
-            if let listed = json["resources"]?.arrayValue?.lazy.compactMap({ $0["ARN"]?.stringValue ?? $0["arn"]?.stringValue }).first { return listed }
-            let region = json["awsRegion"]?.stringValue ?? ""
-            let account = json["recipientAccountId"]?.stringValue ?? json.value(atPath: "userIdentity.accountId")?.stringValue ?? ""
+        static func resource(_ event: CloudTrailEvent) -> String? {
+            if let listed = event.value("resources")?.arrayValue?.lazy.compactMap({ $0["ARN"]?.stringValue ?? $0["arn"]?.stringValue }).first { return listed }
+            let region = event.string("awsRegion") ?? ""
+            let account = event.string("recipientAccountId") ?? event.value(atPath: "userIdentity.accountId")?.stringValue ?? ""
             func parameter(_ name: String) -> String? {
-                guard let value = json.value(atPath: "requestParameters.\(name)")?.stringValue, !value.isEmpty else { return nil }
+                guard let value = event.value(atPath: "requestParameters.\(name)")?.stringValue, !value.isEmpty else { return nil }
                 return value
             }
             func arn(_ value: String, _ make: (String) -> String) -> String { value.hasPrefix("arn:") ? value : make(value) }
-            switch json["eventSource"]?.stringValue {
+            switch event.string("eventSource") {
             case "ec2.amazonaws.com":
                 if let group = parameter("groupId") { return "arn:aws:ec2:\(region):\(account):security-group/\(group)" }
-                if let instance = parameter("instanceId") ?? json.value(atPath: "requestParameters.instancesSet.items")?.arrayValue?.first?["instanceId"]?.stringValue {
+                if let instance = parameter("instanceId") ?? event.value(atPath: "requestParameters.instancesSet.items")?.arrayValue?.first?["instanceId"]?.stringValue {
                     return "arn:aws:ec2:\(region):\(account):instance/\(instance)"
                 }
             case "cloudtrail.amazonaws.com":

@@ -1,3 +1,4 @@
+import CanopyLake
 import CanopyModel
 import Crypto
 import Foundation
@@ -52,7 +53,9 @@ public struct SigmaRule: Sendable {
     }
 
     /// Whether an event (a CloudTrail record) matches the rule.
-    public func matches(_ event: JSONValue) -> Bool { detection.matches(event) }
+    public func matches(_ event: JSONValue) -> Bool { detection.matches(CloudTrailEvent(json: event)) }
+
+    public func matches(_ event: CloudTrailEvent) -> Bool { detection.matches(event) }
 
     /// The event names the rule can match at all (lower-cased), when its condition pins them down.
     public var eventNames: Set<String>? { detection.eventNames }

@@ -1,3 +1,4 @@
+import CanopyLake
 import CanopyModel
 import Foundation
 import Yams
@@ -50,13 +51,13 @@ struct SigmaSearch: Sendable {
         }
     }
 
-    func matches(_ event: JSONValue) -> Bool {
+    func matches(_ event: CloudTrailEvent) -> Bool {
         switch kind {
         case .all(let fields): return fields.allSatisfy { $0.matches(event) }
         case .any(let maps): return maps.contains { $0.allSatisfy { $0.matches(event) } }
         case .keywords(let patterns):
             var found = false
-            SigmaEventPath.eachString(event) { text in
+            SigmaEventPath.eachString(event.json) { text in
                 if !found, patterns.contains(where: { $0.matches(text) }) { found = true }
             }
             return found
@@ -96,7 +97,7 @@ struct SigmaFieldMatch: Sendable {
         }
     }
 
-    func matches(_ event: JSONValue) -> Bool {
+    func matches(_ event: CloudTrailEvent) -> Bool {
         let values = path.values(in: event)
         if requireAll { return tests.allSatisfy { $0.matches(values, event: event) } }
         return tests.contains { $0.matches(values, event: event) }
@@ -114,22 +115,10 @@ struct SigmaEventPath: Sendable {
         steps = name.split(separator: ".").map(String.init)
     }
 
-    func values(in event: JSONValue) -> [JSONValue] {
-        if steps.count > 1, let literal = event[name] { return Self.flatten(literal) }
-        var current: [JSONValue] = [event]
-        for step in steps {
-            var next: [JSONValue] = []
-            for value in current {
-                switch value {
-                case .object(let members): if let member = members[step] { next.append(member) }
-                case .array(let items): for item in items { if let member = item[step] { next.append(member) } }
-                default: break
-                }
-            }
-            if next.isEmpty { return [] }
-            current = next
-        }
-        return current.flatMap(Self.flatten)
+    func values(in event: CloudTrailEvent) -> [JSONValue] {
+        if steps.count > 1, let literal = event.value(name) { return Self.flatten(literal) }
+        guard !steps.isEmpty else { return [event.json] }
+        return event.values(along: steps).flatMap(Self.flatten)
     }
 
     /// An array field matches when any element does.
@@ -217,8 +206,31 @@ struct SigmaStringPattern: Sendable {
         case .exact(let literal): return text == literal
         case .prefix(let literal): return text.hasPrefix(literal)
         case .suffix(let literal): return text.hasSuffix(literal)
-        case .contains(let literal): return text.contains(literal)
+        case .contains(let literal): return Self.contains(text, literal)
         case .glob(let pieces): return Self.glob(pieces[...], Array(text)[...])
+        }
+    }
+
+    /// Whether `text` holds `literal`, byte for byte (Foundation's `contains` goes through
+    /// NSString and cost more than the rest of a rule).
+    static func contains(_ text: String, _ literal: String) -> Bool {
+        if literal.isEmpty { return true }
+        var text = text
+        var literal = literal
+        return text.withUTF8 { haystack in
+            literal.withUTF8 { needle in
+                guard haystack.count >= needle.count else { return false }
+                // memchr to each place the first byte occurs, then compare the rest there.
+                let base = haystack.baseAddress!
+                let last = haystack.count - needle.count
+                var from = 0
+                while from <= last, let found = memchr(base + from, Int32(needle[0]), last - from + 1) {
+                    let at = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return true }
+                    from = at + 1
+                }
+                return false
+            }
         }
     }
 
@@ -330,7 +342,7 @@ enum SigmaValueTest: Sendable {
         }
     }
 
-    func matches(_ values: [JSONValue], event: JSONValue) -> Bool {
+    func matches(_ values: [JSONValue], event: CloudTrailEvent) -> Bool {
         switch self {
         case .null: return values.allSatisfy { $0 == .null }
         case .exists(let wanted): return values.contains { $0 != .null } == wanted
@@ -392,7 +404,7 @@ enum SigmaStringMode: Sendable {
         case .equals: text == other
         case .startsWith: text.hasPrefix(other)
         case .endsWith: text.hasSuffix(other)
-        case .contains: text.contains(other)
+        case .contains: SigmaStringPattern.contains(text, other)
         }
     }
 }
@@ -414,7 +426,7 @@ struct SigmaRegex: @unchecked Sendable {
 
     /// Sigma's `re` searches: the pattern may match anywhere in the value.
     func matches(_ text: String) -> Bool {
-        if let required, !(caseInsensitive ? text.lowercased() : text).contains(required) { return false }
+        if let required, !SigmaStringPattern.contains(caseInsensitive ? text.lowercased() : text, required) { return false }
         return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
