@@ -279,16 +279,18 @@ extension SQLiteStore: CostRepository {
             sql: "INSERT INTO cost_import (file, sha256, format, rows, periods, billed_total, imported_at, actor) VALUES (?, ?, ?, 0, '[]', '0', ?, ?)",
             arguments: [file, sha256, format.rawValue, now, actor])
         let importID = db.lastInsertedRowID
-        let insert = try db.makeStatement(
-            sql: """
-                INSERT INTO cost_row (import_id, period, provider, day, billing_period_start, billing_period_end, charge_period_start,
-                    charge_period_end, host_provider, billing_account_id, billing_account_name, sub_account_id, sub_account_name, billing_currency,
-                    billed_cost, effective_cost, list_cost, contracted_cost, charge_category, charge_class, charge_frequency, service_name,
-                    service_category, region_id, resource_id, resource_type, sku_id, consumed_quantity, consumed_unit, commitment_discount_id,
-                    commitment_discount_status, tags, columns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        var sums: [DayKey: Sums] = [:]
+        let insert = RawInsert(
+            try db.makeStatement(
+                sql: """
+                    INSERT INTO cost_row (import_id, period, provider, day, billing_period_start, billing_period_end, charge_period_start,
+                        charge_period_end, host_provider, billing_account_id, billing_account_name, sub_account_id, sub_account_name, billing_currency,
+                        billed_cost, effective_cost, list_cost, contracted_cost, charge_category, charge_class, charge_frequency, service_name,
+                        service_category, region_id, resource_id, resource_type, sku_id, consumed_quantity, consumed_unit, commitment_discount_id,
+                        commitment_discount_status, tags, columns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """))
+        // Rows are summed per slice only; the daily sums are the slices folded at the end (a
+        // slice is a day key and more), so each row costs one dictionary update, not two.
         var slices: [SliceKey: Sums] = [:]
         var periods: Set<String> = []
         var count = 0
@@ -305,20 +307,54 @@ extension SQLiteStore: CostRepository {
                 count += 1
                 periods.insert("\(e.period) \(r.provider)")
                 total += r.billedCost
-                let values: [(any DatabaseValueConvertible)?] = [
-                    importID, e.period, r.provider, e.day, e.billingPeriodStart, e.billingPeriodEnd, e.chargePeriodStart, e.chargePeriodEnd,
-                    r.hostProvider, r.billingAccountID, r.billingAccountName, r.subAccountID, r.subAccountName, r.billingCurrency,
-                    e.billed, e.effective, e.list, e.contracted, r.chargeCategory,
-                    r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType, r.skuID,
-                    e.quantity, r.consumedUnit, r.commitmentDiscountID, r.commitmentDiscountStatus, e.tags, e.columns,
-                ]
-                try insert.execute(arguments: StatementArguments(values))
+                insert.reset()
+                insert.bind(1, importID)
+                insert.bind(2, e.period)
+                insert.bind(3, r.provider)
+                insert.bind(4, e.day)
+                insert.bind(5, e.billingPeriodStart)
+                insert.bind(6, e.billingPeriodEnd)
+                insert.bind(7, e.chargePeriodStart)
+                insert.bind(8, e.chargePeriodEnd)
+                insert.bind(9, r.hostProvider)
+                insert.bind(10, r.billingAccountID)
+                insert.bind(11, r.billingAccountName)
+                insert.bind(12, r.subAccountID)
+                insert.bind(13, r.subAccountName)
+                insert.bind(14, r.billingCurrency)
+                insert.bind(15, e.billed)
+                insert.bind(16, e.effective)
+                insert.bind(17, e.list)
+                insert.bind(18, e.contracted)
+                insert.bind(19, r.chargeCategory)
+                insert.bind(20, r.chargeClass)
+                insert.bind(21, r.chargeFrequency)
+                insert.bind(22, r.serviceName)
+                insert.bind(23, r.serviceCategory)
+                insert.bind(24, r.regionID)
+                insert.bind(25, r.resourceID)
+                insert.bind(26, r.resourceType)
+                insert.bind(27, r.skuID)
+                insert.bind(28, e.quantity)
+                insert.bind(29, r.consumedUnit)
+                insert.bind(30, r.commitmentDiscountID)
+                insert.bind(31, r.commitmentDiscountStatus)
+                insert.bind(32, e.tags)
+                _ = try insert.step(db, borrowing: (33, e.columns))
                 let key = DayKey(
                     period: e.period, provider: r.provider, day: e.day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
                     service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
-                add(r, to: &sums[key])
                 add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: e.tags)])
             }
+        }
+        var sums: [DayKey: Sums] = [:]
+        for (key, slice) in slices {
+            var day = sums[key.day] ?? (0, 0, 0, 0)
+            day.billed += slice.billed
+            day.effective += slice.effective
+            day.list += slice.list
+            day.rows += slice.rows
+            sums[key.day] = day
         }
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {

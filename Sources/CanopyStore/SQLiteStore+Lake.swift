@@ -2,7 +2,6 @@ import CanopyModel
 import Crypto
 import Foundation
 import GRDB
-import GRDBSQLite
 
 /// The lake's hash chain and digest format, in one place for the store that writes them and
 /// the verifier that checks them.
@@ -66,11 +65,11 @@ extension SQLiteStore: LakeRepository {
             let first = seq + 1
             // An event the lake holds already (by id) is left alone: the insert does nothing, and
             // the link made for it is dropped.
-            let insert = try db.makeStatement(
+            let insert = RawInsert(try db.makeStatement(
                 sql: """
                     INSERT INTO lake_event (seq, event_id, event_time, account, region, event_source, event_name, user_arn, user_type, source_ip,
                         error_code, read_only, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING
-                    """)
+                    """))
             var duplicates = 0
             for e in events {
                 let link = LakeChain.link(previous: hash, seq: seq + 1, eventID: e.eventID, body: e.body)
@@ -101,41 +100,23 @@ extension SQLiteStore: LakeRepository {
         }
     }
 
-    /// One row of `lake_event`, bound straight to SQLite (an import writes a million of them, and
-    /// going through `StatementArguments` cost as much as SQLite's own work); false when the
-    /// lake holds the event id already. Values are stored as GRDB stores them (dates as its
-    /// text, booleans as 0/1), so reads through GRDB see the same.
-    static func insertLakeEvent(_ statement: Statement, _ db: Database, seq: Int64, _ e: LakeRecord, hash: String) throws -> Bool {
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        func text(_ index: Int32, _ value: String?) {
-            guard var value else { return }  // cleared: NULL
-            value.withUTF8 { bytes in _ = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), sqliteTransient) }
-        }
-        sqlite3_bind_int64(handle, 1, seq)
-        text(2, e.eventID)
-        text(3, Self.storedDate(e.eventTime))
-        text(4, e.account)
-        text(5, e.region)
-        text(6, e.eventSource)
-        text(7, e.eventName)
-        text(8, e.userARN)
-        text(9, e.userType)
-        text(10, e.sourceIP)
-        text(11, e.errorCode)
-        if let readOnly = e.readOnly { sqlite3_bind_int64(handle, 12, readOnly ? 1 : 0) }
-        text(14, hash)
-        // The body, the bulk of the row, is bound in place: SQLite reads it during the step.
-        var body = e.body
-        let code = body.withUTF8 { bytes in
-            sqlite3_bind_text(handle, 13, bytes.baseAddress, Int32(bytes.count), nil)
-            defer { sqlite3_clear_bindings(handle) }
-            return sqlite3_step(handle)
-        }
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
-        }
-        return sqlite3_changes(db.sqliteConnection) == 1
+    /// One row of `lake_event`; false when the lake holds the event id already.
+    static func insertLakeEvent(_ insert: RawInsert, _ db: Database, seq: Int64, _ e: LakeRecord, hash: String) throws -> Bool {
+        insert.reset()
+        insert.bind(1, seq)
+        insert.bind(2, e.eventID)
+        insert.bind(3, Self.storedDate(e.eventTime))
+        insert.bind(4, e.account)
+        insert.bind(5, e.region)
+        insert.bind(6, e.eventSource)
+        insert.bind(7, e.eventName)
+        insert.bind(8, e.userARN)
+        insert.bind(9, e.userType)
+        insert.bind(10, e.sourceIP)
+        insert.bind(11, e.errorCode)
+        insert.bind(12, e.readOnly)
+        insert.bind(14, hash)
+        return try insert.step(db, borrowing: (13, e.body))
     }
 
     /// A date as GRDB stores it ("yyyy-MM-dd HH:mm:ss.SSS", UTC), written here for whole seconds
@@ -164,9 +145,6 @@ extension SQLiteStore: LakeRepository {
     }
 
     public static func storedDateForTesting(_ date: Date) -> String { storedDate(date) }
-
-    /// SQLite copies what is bound with this destructor.
-    static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     static func lakeEvent(_ row: Row) -> LakeEvent {
         LakeEvent(
