@@ -135,34 +135,39 @@ public final class CloudTrailEvent {
 
     /// Where the value of the last member named `key` starts in the object at `at`.
     static func member(_ wanted: UnsafeBufferPointer<UInt8>, named key: String, inObjectAt at: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var i = skipSpace(at + 1, bytes)
-        guard bytes[i] != UInt8(ascii: "}") else { return nil }
         var found: Int?
-        while true {
-            i = skipSpace(i, bytes)
+        eachEntry(ofContainerAt: at, bytes) { i in
             let keyStart = i + 1
             let keyEnd = stringEnd(i, bytes) - 1
-            var matches = keyEnd - keyStart == wanted.count && (wanted.isEmpty || memcmp(bytes.baseAddress! + keyStart, wanted.baseAddress!, wanted.count) == 0)
-            if !matches, bytes[keyStart..<keyEnd].contains(UInt8(ascii: "\\")) {
+            let matches: Bool
+            if bytes[keyStart..<keyEnd].contains(UInt8(ascii: "\\")) {
+                // Written with escapes: compared as text.
                 var parser = LakeJSON.Parser(bytes: bytes, index: i)
                 matches = (try? parser.string()) == key
+            } else {
+                matches = keyEnd - keyStart == wanted.count && (wanted.isEmpty || memcmp(bytes.baseAddress! + keyStart, wanted.baseAddress!, wanted.count) == 0)
             }
-            i = skipSpace(keyEnd + 1, bytes) + 1  // past ':'
-            i = skipSpace(i, bytes)
-            if matches { found = i }
-            i = skipSpace(valueEnd(i, bytes), bytes)
-            guard bytes[i] == UInt8(ascii: ",") else { return found }
-            i += 1
+            let value = skipSpace(skipSpace(keyEnd + 1, bytes) + 1, bytes)  // past ':'
+            if matches { found = value }
+            return valueEnd(value, bytes)
         }
+        return found
     }
 
     static func eachElement(ofArrayAt at: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Void) {
-        var i = skipSpace(at + 1, bytes)
-        guard bytes[i] != UInt8(ascii: "]") else { return }
-        while true {
-            i = skipSpace(i, bytes)
+        eachEntry(ofContainerAt: at, bytes) { i in
             body(i)
-            i = skipSpace(valueEnd(i, bytes), bytes)
+            return valueEnd(i, bytes)
+        }
+    }
+
+    /// Each member (at its key) or element of the object or array at `at`; `body` says where
+    /// the entry ends.
+    static func eachEntry(ofContainerAt at: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Int) {
+        var i = skipSpace(at + 1, bytes)
+        guard bytes[i] != UInt8(ascii: "}"), bytes[i] != UInt8(ascii: "]") else { return }
+        while true {
+            i = skipSpace(body(skipSpace(i, bytes)), bytes)
             guard bytes[i] == UInt8(ascii: ",") else { return }
             i += 1
         }
@@ -305,38 +310,18 @@ extension LakeJSON.Parser {
             try skipValue(depth: depth)
             return Scanned(start: start, end: index, spaced: spaced, members: nil)
         }
-        index += 1
         var members: [CloudTrailEvent.Member] = []
         members.reserveCapacity(24)
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return Scanned(start: start, end: index, spaced: spaced, members: members)
+        try object(readKey: { parser -> (Range<Int>, Bool) in
+            let keyStart = parser.index + 1
+            let escaped = try parser.skipString()
+            return (keyStart - start..<parser.index - 1 - start, escaped)
+        }) { parser, key in
+            let valueStart = parser.index
+            try parser.skipValue(depth: depth + 1)
+            members.append(CloudTrailEvent.Member(key: key.0, value: valueStart - start..<parser.index - start, escapedKey: key.1, parsed: nil))
         }
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let keyStart = index + 1
-            let escaped = try skipString()
-            let keyEnd = index - 1
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            index += 1
-            skipSpace()
-            let valueStart = index
-            try skipValue(depth: depth + 1)
-            members.append(
-                CloudTrailEvent.Member(key: keyStart - start..<keyEnd - start, value: valueStart - start..<index - start, escapedKey: escaped, parsed: nil))
-            skipSpace()
-            guard index < bytes.count else { throw fail("unexpected end of data in an object") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-            index += 1
-            return Scanned(start: start, end: index, spaced: spaced, members: members)
-        }
+        return Scanned(start: start, end: index, spaced: spaced, members: members)
     }
 
     /// Checks one value as `value(depth:)` reads it, building nothing.
@@ -344,52 +329,8 @@ extension LakeJSON.Parser {
         guard depth < 512 else { throw fail("nested too deeply") }
         guard index < bytes.count else { throw fail("unexpected end of data") }
         switch bytes[index] {
-        case UInt8(ascii: "{"):
-            index += 1
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                try skipString()
-                skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                index += 1
-                skipSpace()
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end of data in an object") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                index += 1
-                return
-            }
-        case UInt8(ascii: "["):
-            index += 1
-            skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipSpace()
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw fail("unexpected end of data in an array") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
-                index += 1
-                return
-            }
+        case UInt8(ascii: "{"): try object(readKey: { try $0.skipString() }) { parser, _ in try parser.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["): try array { try $0.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): _ = try literal("true", .bool(true))
         case UInt8(ascii: "f"): _ = try literal("false", .bool(false))

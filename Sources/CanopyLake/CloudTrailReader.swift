@@ -70,66 +70,24 @@ public enum CloudTrailReader {
             var listed = false
             var digest = false
             /// The elements of the array at the parser, each a record.
-            func list() throws {
+            func list(_ parser: inout LakeJSON.Parser) throws {
                 listed = true
-                parser.index += 1
-                parser.skipSpace()
-                if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "]") {
-                    parser.index += 1
-                    return
-                }
-                while true {
-                    parser.skipSpace()
-                    let scanned = try parser.scanRecord(depth: 1)
-                    found.append(try CloudTrailEvent.record(scanned, in: bytes))
-                    parser.skipSpace()
-                    guard parser.index < bytes.count else { throw parser.fail("unexpected end of data in an array") }
-                    if bytes[parser.index] == UInt8(ascii: ",") {
-                        parser.index += 1
-                        continue
-                    }
-                    guard bytes[parser.index] == UInt8(ascii: "]") else { throw parser.fail("expected ',' or ']'") }
-                    parser.index += 1
-                    return
-                }
+                try parser.array { parser in found.append(try CloudTrailEvent.record(try parser.scanRecord(depth: 1), in: bytes)) }
             }
             parser.skipSpace()
             guard parser.index < bytes.count else { throw parser.fail("unexpected end of data") }
-            if bytes[parser.index] == UInt8(ascii: "[") {
-                try list()
-            } else if bytes[parser.index] == UInt8(ascii: "{") {
-                parser.index += 1
-                parser.skipSpace()
-                if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
-                    parser.index += 1
-                } else {
-                    while true {
-                        parser.skipSpace()
-                        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.fail("expected a key") }
-                        let key = try parser.string()
-                        parser.skipSpace()
-                        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.fail("expected ':'") }
-                        parser.index += 1
-                        parser.skipSpace()
-                        if key == "Records", !listed, parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") {
-                            try list()
-                        } else {
-                            if key == "digestStartTime" { digest = true }
-                            try parser.skipValue(depth: 1)
-                        }
-                        parser.skipSpace()
-                        guard parser.index < bytes.count else { throw parser.fail("unexpected end of data in an object") }
-                        if bytes[parser.index] == UInt8(ascii: ",") {
-                            parser.index += 1
-                            continue
-                        }
-                        guard bytes[parser.index] == UInt8(ascii: "}") else { throw parser.fail("expected ',' or '}'") }
-                        parser.index += 1
-                        break
+            switch bytes[parser.index] {
+            case UInt8(ascii: "["): try list(&parser)
+            case UInt8(ascii: "{"):
+                try parser.object(readKey: { try $0.string() }) { parser, key in
+                    if key == "Records", !listed, parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") {
+                        try list(&parser)
+                    } else {
+                        if key == "digestStartTime" { digest = true }
+                        try parser.skipValue(depth: 1)
                     }
                 }
-            } else {
-                try parser.skipValue(depth: 0)
+            default: try parser.skipValue(depth: 0)
             }
             parser.skipSpace()
             guard parser.index == bytes.count else { throw parser.fail("unexpected data after the JSON value") }

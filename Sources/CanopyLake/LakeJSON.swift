@@ -41,58 +41,73 @@ public enum LakeJSON {
 
         func fail(_ message: String) -> Problem { Problem(offset: index, message: message) }
 
+        /// Walks the object whose `{` is at `index`, checking its punctuation: for each member,
+        /// `readKey` reads the key (the parser at its opening quote), then `member` reads the value
+        /// (the parser at its first byte). Every reader of objects here (parsing, checking,
+        /// indexing a record) goes through this one walk.
+        mutating func object<Key>(readKey: (inout Self) throws -> Key, member: (inout Self, Key) throws -> Void) throws {
+            index += 1
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try readKey(&self)
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                skipSpace()
+                try member(&self, key)
+                skipSpace()
+                guard index < bytes.count else { throw fail("unexpected end of data in an object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                index += 1
+                return
+            }
+        }
+
+        /// Walks the array whose `[` is at `index`: `element` reads each element.
+        mutating func array(_ element: (inout Self) throws -> Void) throws {
+            index += 1
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipSpace()
+                try element(&self)
+                skipSpace()
+                guard index < bytes.count else { throw fail("unexpected end of data in an array") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+                index += 1
+                return
+            }
+        }
+
         mutating func value(depth: Int) throws -> JSONValue {
             guard depth < 512 else { throw fail("nested too deeply") }
             guard index < bytes.count else { throw fail("unexpected end of data") }
             switch bytes[index] {
             case UInt8(ascii: "{"):
-                index += 1
                 var members: [String: JSONValue] = [:]
-                skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(members)
-                }
-                while true {
-                    skipSpace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                    let key = try string()
-                    skipSpace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                    index += 1
-                    skipSpace()
-                    members[key] = try value(depth: depth + 1)
-                    skipSpace()
-                    guard index < bytes.count else { throw fail("unexpected end of data in an object") }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                    index += 1
-                    return .object(members)
-                }
+                try object(readKey: { try $0.string() }) { parser, key in members[key] = try parser.value(depth: depth + 1) }
+                return .object(members)
             case UInt8(ascii: "["):
-                index += 1
                 var items: [JSONValue] = []
-                skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(items)
-                }
-                while true {
-                    skipSpace()
-                    items.append(try value(depth: depth + 1))
-                    skipSpace()
-                    guard index < bytes.count else { throw fail("unexpected end of data in an array") }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
-                    index += 1
-                    return .array(items)
-                }
+                try array { items.append(try $0.value(depth: depth + 1)) }
+                return .array(items)
             case UInt8(ascii: "\""):
                 return .string(try string())
             case UInt8(ascii: "t"): return try literal("true", .bool(true))

@@ -123,25 +123,14 @@ extension SQLiteStore: LakeRepository {
     /// (every CloudTrail time) because GRDB's `DateFormatter` cost more than the row's insert.
     static func storedDate(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970
-        guard seconds == seconds.rounded(.down), abs(seconds) < 1e11 else { return String.fromDatabaseValue(date.databaseValue) ?? "" }
+        // Whole seconds from year 1 to 9999; anything else as GRDB writes it.
+        guard seconds == seconds.rounded(.down), seconds >= -62_135_596_800, seconds < 253_402_300_800 else {
+            return String.fromDatabaseValue(date.databaseValue) ?? ""
+        }
         let whole = Int(seconds)
-        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
-        let secondOfDay = whole - days * 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        guard (0...9999).contains(year) else { return String.fromDatabaseValue(date.databaseValue) ?? "" }
+        let secondOfDay = whole - Int((seconds / 86_400).rounded(.down)) * 86_400
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-        let yearText = String(year)
-        return String(repeating: "0", count: 4 - yearText.count) + yearText + "-" + two(month) + "-" + two(day) + " " + two(secondOfDay / 3_600) + ":"
-            + two(secondOfDay / 60 % 60) + ":" + two(secondOfDay % 60) + ".000"
+        return CostCalendar.day(date) + " " + two(secondOfDay / 3_600) + ":" + two(secondOfDay / 60 % 60) + ":" + two(secondOfDay % 60) + ".000"
     }
 
     public static func storedDateForTesting(_ date: Date) -> String { storedDate(date) }

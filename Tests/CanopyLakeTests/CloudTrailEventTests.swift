@@ -83,7 +83,7 @@ import Testing
 
     @Test func spacingEscapesAndRepeatedKeysReadAsAParserReadsThem() throws {
         let spaced = "{\"Records\": [ {\"eventID\" : \"a\",\n \"eventTime\":\"2024-07-31T13:06:24Z\", \"eventSource\":\"s3.amazonaws.com\","
-            + " \"eventName\":\"Get\", \"requestParameters\": {\"bucketName\": \"b c\", \"items\": [ {\"k\": 1}, {\"k\": 2} ]},"
+            + " \"eventName\":\"Get\", \"requestParameters\": {\"bucketName\": \"b c\", \"items\": [ {\"k\": 1}, {\"k\": 2} ], \"na\\u006de\": \"n\"},"
             + " \"event\\u004eote\": \"escaped key\", \"dup\": 1, \"dup\": 2, \"userIdentity\": {\"arn\": \"x\", \"arn\": \"y\"}} ]}"
         let read = try CloudTrailReader.parse(Data(spaced.utf8), file: "spaced.json")
         let event = try #require(read.records.first)
@@ -91,6 +91,7 @@ import Testing
         #expect(event.body.contains(#""bucketName":"b c","items":[{"k":1},{"k":2}]"#))
         #expect(event.value("eventNote") == .string("escaped key"))
         #expect(event.values(along: ["requestParameters", "items", "k"]) == [.int(1), .int(2)])
+        #expect(event.values(along: ["requestParameters", "name"]) == [.string("n")])
         #expect(event.values(along: ["requestParameters", "items", "k"], acrossArrays: false) == [])
         // A repeated key is its last value, as JSONValue keeps it.
         #expect(event.value("dup") == .int(2))
