@@ -71,10 +71,15 @@ public struct CSVReader {
         return buffer[offset]
     }
 
+    /// The last record read: its fields' bytes one after another, and where each field ends.
+    /// Both are reused from record to record, so reading allocates nothing but the strings.
+    private var record: [UInt8] = []
+    private var ends: [Int] = []
+
     /// Reads the header; a header without commas but with `;` or tabs is a wrong-delimiter error.
     public mutating func readHeader() throws {
-        guard let fields = try readRawRecord() else { throw IngestError.file(path, "is empty: expected a header line") }
-        header = try fields.enumerated().map { index, bytes in try decode(bytes, column: "#\(index + 1)") }
+        guard try readRawRecord() else { throw IngestError.file(path, "is empty: expected a header line") }
+        header = try fields { index in "#\(index + 1)" }
         if header.count == 1, let only = header.first, only.contains(";") || only.contains("\t") {
             throw IngestError.at(
                 file: path, line: 1, column: nil, "the header is separated by \(only.contains(";") ? "';'" : "tabs"), not commas: export as comma-separated CSV")
@@ -84,31 +89,41 @@ public struct CSVReader {
     /// The next record's fields as text, or nil at the end. A record with another number of fields
     /// than the header is an error (a broken quote or a stray delimiter).
     public mutating func next() throws -> [String]? {
-        guard let fields = try readRawRecord() else { return nil }
-        if fields.count == 1, fields[0].isEmpty { return try next() }  // a blank line
-        guard fields.count == header.count else {
+        guard try readRawRecord() else { return nil }
+        if ends.count == 1, ends[0] == 0 { return try next() }  // a blank line
+        guard ends.count == header.count else {
             throw IngestError.at(
                 file: path, line: recordLine, column: nil,
-                "\(fields.count) fields where the header has \(header.count) (an unclosed quote or a stray delimiter?)")
+                "\(ends.count) fields where the header has \(header.count) (an unclosed quote or a stray delimiter?)")
         }
-        var values: [String] = []
-        values.reserveCapacity(fields.count)
-        for (index, bytes) in fields.enumerated() { values.append(try decode(bytes, column: header[index])) }
-        return values
+        let header = header
+        return try fields { header[$0] }
     }
 
-    private func decode(_ bytes: [UInt8], column: String) throws -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw IngestError.at(file: path, line: recordLine, column: column, "is not UTF-8 text: re-export the file as UTF-8")
+    /// The last record's fields as text; `column` names a field for the error when one is not UTF-8.
+    private func fields(column: (Int) -> String) throws -> [String] {
+        try record.withUnsafeBufferPointer { bytes in
+            var values: [String] = []
+            values.reserveCapacity(ends.count)
+            var start = 0
+            for (index, end) in ends.enumerated() {
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) else {
+                    throw IngestError.at(file: path, line: recordLine, column: column(index), "is not UTF-8 text: re-export the file as UTF-8")
+                }
+                values.append(text)
+                start = end
+            }
+            return values
         }
-        return text
     }
 
-    private mutating func readRawRecord() throws -> [[UInt8]]? {
-        guard try peekByte() != nil else { return nil }
+    /// Reads the next record into `record` and `ends`; false at the end of the input.
+    private mutating func readRawRecord() throws -> Bool {
+        guard try peekByte() != nil else { return false }
         recordLine = line
-        var fields: [[UInt8]] = []
-        var field: [UInt8] = []
+        record.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        var fieldStart = 0
         var quoted = false
         var fieldStarted = false
         while let byte = try nextByte() {
@@ -116,42 +131,42 @@ public struct CSVReader {
                 if byte == UInt8(ascii: "\"") {
                     if try peekByte() == UInt8(ascii: "\"") {
                         _ = try nextByte()
-                        field.append(byte)
+                        record.append(byte)
                     } else {
                         quoted = false
                     }
                 } else {
                     if byte == UInt8(ascii: "\n") { line += 1 }
-                    field.append(byte)
+                    record.append(byte)
                 }
                 continue
             }
             switch byte {
             case UInt8(ascii: "\""):
-                if !fieldStarted && field.isEmpty {
+                if !fieldStarted && record.count == fieldStart {
                     quoted = true
                     fieldStarted = true
                 } else {
-                    field.append(byte)
+                    record.append(byte)
                 }
             case UInt8(ascii: ","):
-                fields.append(field)
-                field = []
+                ends.append(record.count)
+                fieldStart = record.count
                 fieldStarted = false
             case UInt8(ascii: "\r"):
                 if try peekByte() == UInt8(ascii: "\n") { continue }
-                field.append(byte)
+                record.append(byte)
             case UInt8(ascii: "\n"):
                 line += 1
-                fields.append(field)
-                return fields
+                ends.append(record.count)
+                return true
             default:
-                field.append(byte)
+                record.append(byte)
                 fieldStarted = true
             }
         }
         if quoted { throw IngestError.at(file: path, line: recordLine, column: nil, "a quoted field is never closed") }
-        fields.append(field)
-        return fields
+        ends.append(record.count)
+        return true
     }
 }
