@@ -44,11 +44,15 @@ extension SQLiteStore: SecurityFindingRepository {
     {
         try await writer.write { db in
             var result = SecurityFindingSave()
-            let link = try db.makeStatement(sql: "INSERT INTO security_finding_event (finding_uid, event_id) VALUES (?, ?)")
+            // A detection run links thousands of events a file: bound straight to SQLite.
+            let link = RawInsert(try db.makeStatement(sql: "INSERT INTO security_finding_event (finding_uid, event_id) VALUES (?, ?)"))
             for incoming in findings {
                 let stored = try Row.fetchOne(db, sql: "SELECT \(Self.securityFindingColumns) FROM security_finding WHERE uid = ?", arguments: [incoming.uid])
                     .map(Self.securityFinding)
-                let attached = Set(try String.fetchAll(db, sql: "SELECT event_id FROM security_finding_event WHERE finding_uid = ?", arguments: [incoming.uid]))
+                // A new finding has no events attached yet.
+                let attached =
+                    stored == nil
+                    ? [] : Set(try String.fetchAll(db, sql: "SELECT event_id FROM security_finding_event WHERE finding_uid = ?", arguments: [incoming.uid]))
                 let newEvents = Set(events[incoming.uid] ?? []).subtracting(attached)
                 var finding = incoming
                 if let stored {
@@ -77,7 +81,12 @@ extension SQLiteStore: SecurityFindingRepository {
                         finding.techniques.joined(separator: ","), finding.firstSeen, finding.lastSeen, finding.updatedAt, finding.eventCount,
                         finding.assignee, finding.note, finding.raw,
                     ])
-                for eventID in newEvents.sorted() { try link.execute(arguments: [incoming.uid, eventID]) }
+                for eventID in newEvents.sorted() {
+                    link.reset()
+                    link.bind(1, incoming.uid)
+                    link.bind(2, eventID)
+                    _ = try link.step(db)
+                }
                 if stored == nil { result.added += 1 } else { result.updated += 1 }
             }
             if result.added + result.updated > 0 {
