@@ -67,26 +67,15 @@ public final class CloudTrailEvent {
         var wanted = key
         return text.withUTF8 { bytes in
             wanted.withUTF8 { wanted in
-                for position in members.indices.reversed() {
-                    let member = members[position]
-                    if member.escapedKey {
-                        var parser = LakeJSON.Parser(bytes: bytes, index: member.key.lowerBound - 1)
-                        if (try? parser.string()) == key { return position }
-                    } else if member.key.count == wanted.count,
-                        member.key.isEmpty || memcmp(bytes.baseAddress! + member.key.lowerBound, wanted.baseAddress!, wanted.count) == 0
-                    {
-                        return position
-                    }
-                }
-                return nil
+                members.indices.last { Self.key(members[$0].key, escaped: members[$0].escapedKey, in: bytes, is: key, wanted) }
             }
         }
     }
 
-    /// A value by dotted path whose first step is a top-level member (`userIdentity.arn`).
+    /// A value by dotted path through objects (`userIdentity.arn`), as `JSONValue.value(atPath:)`
+    /// reads it.
     public func value(atPath path: String) -> JSONValue? {
-        guard let dot = path.firstIndex(of: ".") else { return value(path) }
-        return value(String(path[..<dot]))?.value(atPath: String(path[path.index(after: dot)...]))
+        values(along: path.split(separator: ".").map(String.init), acrossArrays: false).first
     }
 
     public func string(_ key: String) -> String? { value(key)?.stringValue }
@@ -125,28 +114,27 @@ public final class CloudTrailEvent {
         }
     }
 
-    /// A string two keys deep (`userIdentity.arn`), through objects only.
-    public func string(_ key: String, _ nested: String) -> String? {
-        values(along: [key, nested], acrossArrays: false).first?.stringValue
-    }
-
     // Walking checked text: the record was validated when it was indexed, so these only find
     // their way and never fail.
+
+    /// Whether the key written at `range` (between its quotes) is `key`: compared as bytes
+    /// (`wanted` is `key`'s UTF-8), or as text when it was written with escapes.
+    static func key(_ range: Range<Int>, escaped: Bool, in bytes: UnsafeBufferPointer<UInt8>, is key: String, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+        if escaped {
+            var parser = LakeJSON.Parser(bytes: bytes, index: range.lowerBound - 1)
+            return (try? parser.string()) == key
+        }
+        return range.count == wanted.count && (wanted.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, wanted.baseAddress!, wanted.count) == 0)
+    }
 
     /// Where the value of the last member named `key` starts in the object at `at`.
     static func member(_ wanted: UnsafeBufferPointer<UInt8>, named key: String, inObjectAt at: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         var found: Int?
         eachEntry(ofContainerAt: at, bytes) { i in
-            let keyStart = i + 1
-            let keyEnd = stringEnd(i, bytes) - 1
-            let matches: Bool
-            if bytes[keyStart..<keyEnd].contains(UInt8(ascii: "\\")) {
-                // Written with escapes: compared as text.
-                var parser = LakeJSON.Parser(bytes: bytes, index: i)
-                matches = (try? parser.string()) == key
-            } else {
-                matches = keyEnd - keyStart == wanted.count && (wanted.isEmpty || memcmp(bytes.baseAddress! + keyStart, wanted.baseAddress!, wanted.count) == 0)
-            }
+            let keyRange = i + 1..<stringEnd(i, bytes) - 1
+            let escaped = bytes[keyRange].contains(UInt8(ascii: "\\"))
+            let matches = Self.key(keyRange, escaped: escaped, in: bytes, is: key, wanted)
+            let keyEnd = keyRange.upperBound
             let value = skipSpace(skipSpace(keyEnd + 1, bytes) + 1, bytes)  // past ':'
             if matches { found = value }
             return valueEnd(value, bytes)
@@ -366,16 +354,7 @@ extension LakeJSON.Parser {
                 UInt8(ascii: "t"):
                 continue
             case UInt8(ascii: "u"):
-                let scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                        throw fail("a lone high surrogate")
-                    }
-                    index += 2
-                    guard (0xDC00...0xDFFF).contains(try hex4()) else { throw fail("a high surrogate without its low half") }
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail("a lone low surrogate")
-                }
+                _ = try unicodeEscape()
             default:
                 throw fail("an invalid escape")
             }

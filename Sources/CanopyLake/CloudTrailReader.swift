@@ -38,7 +38,7 @@ public enum CloudTrailReader {
     public static func parse(_ data: Data, file: String, skipBad: Bool = false) throws -> Result {
         // The whole file is checked before any record is looked at: malformed JSON anywhere
         // rejects the file, whatever `skipBad` says.
-        let found: [(body: String, members: [CloudTrailEvent.Member]?)?]
+        let found: [CloudTrailEvent?]
         do { found = try records(data, file: file) } catch let problem as LakeJSON.Problem {
             throw LakeInputError.file(file, "is not valid JSON (\(problem))")
         }
@@ -49,8 +49,7 @@ public enum CloudTrailReader {
         kept.reserveCapacity(found.count)
         for (index, entry) in found.enumerated() {
             do {
-                guard let entry else { throw LakeInputError.record(file: file, index: index, field: "record", "is not UTF-8 text") }
-                let record = CloudTrailEvent(body: entry.body, members: entry.members)
+                guard let record = entry else { throw LakeInputError.record(file: file, index: index, field: "record", "is not UTF-8 text") }
                 events.append(try event(record, file: file, index: index))
                 kept.append(record)
             } catch let error as LakeInputError where skipBad {
@@ -62,17 +61,19 @@ public enum CloudTrailReader {
 
     /// The records of a file: `{"Records": [...]}` or a JSON array, each checked, minified and
     /// indexed (nil: not UTF-8).
-    static func records(_ data: Data, file: String) throws -> [(body: String, members: [CloudTrailEvent.Member]?)?] {
+    static func records(_ data: Data, file: String) throws -> [CloudTrailEvent?] {
         try data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             var parser = LakeJSON.Parser(bytes: bytes)
-            var found: [(body: String, members: [CloudTrailEvent.Member]?)?] = []
+            var found: [CloudTrailEvent?] = []
             var listed = false
             var digest = false
             /// The elements of the array at the parser, each a record.
             func list(_ parser: inout LakeJSON.Parser) throws {
                 listed = true
-                try parser.array { parser in found.append(try CloudTrailEvent.record(try parser.scanRecord(depth: 1), in: bytes)) }
+                try parser.array { parser in
+                    found.append(try CloudTrailEvent.record(try parser.scanRecord(depth: 1), in: bytes).map { CloudTrailEvent(body: $0.0, members: $0.1) })
+                }
             }
             parser.skipSpace()
             guard parser.index < bytes.count else { throw parser.fail("unexpected end of data") }
@@ -114,9 +115,9 @@ public enum CloudTrailReader {
             throw LakeInputError.record(file: file, index: index, field: "eventTime", "'\(timeText)' is not an ISO 8601 time")
         }
         return LakeRecord(
-            eventID: id, eventTime: time, account: record.string("recipientAccountId") ?? record.string("userIdentity", "accountId") ?? "",
+            eventID: id, eventTime: time, account: record.string("recipientAccountId") ?? record.value(atPath: "userIdentity.accountId")?.stringValue ?? "",
             region: record.string("awsRegion") ?? "", eventSource: try required("eventSource"), eventName: try required("eventName"),
-            userARN: record.string("userIdentity", "arn"), userType: record.string("userIdentity", "type"), sourceIP: record.string("sourceIPAddress"),
+            userARN: record.value(atPath: "userIdentity.arn")?.stringValue, userType: record.value(atPath: "userIdentity.type")?.stringValue, sourceIP: record.string("sourceIPAddress"),
             errorCode: record.string("errorCode"), readOnly: record.value("readOnly")?.boolValue, body: record.body)
     }
 }

@@ -169,6 +169,25 @@ public enum LakeJSON {
             return value
         }
 
+        /// The character of a `\\uXXXX` escape (the parser just past the `u`), a surrogate pair
+        /// read whole; lone or mismatched surrogates are errors.
+        mutating func unicodeEscape() throws -> Unicode.Scalar {
+            var scalar = try hex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    throw fail("a lone high surrogate")
+                }
+                index += 2
+                let low = try hex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw fail("a high surrogate without its low half") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw fail("a lone low surrogate")
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw fail("an invalid code point") }
+            return unicode
+        }
+
         mutating func string() throws -> String {
             index += 1  // the opening quote
             let start = index
@@ -208,20 +227,7 @@ public enum LakeJSON {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800...0xDBFF).contains(scalar) {
-                        guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw fail("a lone high surrogate")
-                        }
-                        index += 2
-                        let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("a high surrogate without its low half") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
-                        throw fail("a lone low surrogate")
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw fail("an invalid code point") }
-                    out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                    out.append(contentsOf: Array(String(Character(try unicodeEscape())).utf8))
                 default:
                     throw fail("an invalid escape")
                 }

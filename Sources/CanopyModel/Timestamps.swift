@@ -54,8 +54,13 @@ public enum Timestamps {
                 let second = number(17, 2), (1...12).contains(month), hour < 24, minute < 60, second < 60
             else { return nil }
             let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-            guard day >= 1, day <= lengths[month - 1] else { return nil }
+            let length: Int
+            switch month {
+            case 2: length = leap ? 29 : 28
+            case 4, 6, 9, 11: length = 30
+            default: length = 31
+            }
+            guard day >= 1, day <= length else { return nil }
             // Days from 1970-01-01 to the civil date (Howard Hinnant's days_from_civil).
             let y = month <= 2 ? year - 1 : year
             let era = (y >= 0 ? y : y - 399) / 400

@@ -133,8 +133,6 @@ extension SQLiteStore: LakeRepository {
         return CostCalendar.day(date) + " " + two(secondOfDay / 3_600) + ":" + two(secondOfDay / 60 % 60) + ":" + two(secondOfDay % 60) + ".000"
     }
 
-    public static func storedDateForTesting(_ date: Date) -> String { storedDate(date) }
-
     static func lakeEvent(_ row: Row) -> LakeEvent {
         LakeEvent(
             seq: row[0],

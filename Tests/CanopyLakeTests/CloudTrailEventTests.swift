@@ -1,6 +1,6 @@
 import CanopyLake
 import CanopyModel
-import CanopyStore
+@testable import CanopyStore
 import CanopyTestSupport
 import Foundation
 import GRDB
@@ -119,7 +119,7 @@ import Testing
             let date = Date(timeIntervalSince1970: TimeInterval(Int.random(in: -2_208_988_800..<Int(calendarBound.timeIntervalSince1970), using: &generator)))
             let text = date.formatted(.iso8601)
             #expect(Timestamps.parse(text) == date, "\(text)")
-            #expect(SQLiteStore.storedDateForTesting(date) == String.fromDatabaseValue(date.databaseValue), "\(text)")
+            #expect(SQLiteStore.storedDate(date) == String.fromDatabaseValue(date.databaseValue), "\(text)")
         }
         for text in ["2024-02-29T00:00:00Z", "2000-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z"] {
             #expect(Timestamps.parse(text) == (try Date(text, strategy: .iso8601)), "\(text)")
@@ -131,6 +131,6 @@ import Testing
         #expect(Timestamps.parse("2024-07-31T13:06:24.250Z") == Date(timeIntervalSince1970: 1_722_431_184.25))
         #expect(Timestamps.parse(" 2024-07-31T13:06:24Z") == Date(timeIntervalSince1970: 1_722_431_184))
         let fractional = Date(timeIntervalSince1970: 1_722_431_184.5)
-        #expect(SQLiteStore.storedDateForTesting(fractional) == String.fromDatabaseValue(fractional.databaseValue))
+        #expect(SQLiteStore.storedDate(fractional) == String.fromDatabaseValue(fractional.databaseValue))
     }
 }
