@@ -96,15 +96,84 @@ public protocol CostRepository: Sendable {
     func deleteBudget(id: String, actor: String) async throws
 }
 
-/// Rows that may cross to the thread that writes them (they are read there and only there).
-/// A ledger row as stored: the record with its text and date encodings done.
+/// A ledger row with its text encodings done (on the reading thread), as a block stores it.
 struct EncodedCostRow {
     var record: CostRecord
     var period, day: String
-    var billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd: DatabaseValue
+    var billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd: String
     var billed, effective, list, contracted: String
     var quantity: String?
-    var tags, columns: String
+    var tags: String
+
+    /// `calendar` and `dates` remember what they computed: rows repeat their dates.
+    init(_ r: CostRecord, calendar: inout [Date: (month: String, day: String)], dates: inout [Date: String]) {
+        func text(_ date: Date) -> String {
+            if let known = dates[date] { return known }
+            let value = CostBlock.text(date)
+            dates[date] = value
+            return value
+        }
+        func days(_ date: Date) -> (month: String, day: String) {
+            if let known = calendar[date] { return known }
+            let value = (CostCalendar.month(date), CostCalendar.day(date))
+            calendar[date] = value
+            return value
+        }
+        record = r
+        period = days(r.billingPeriodStart).month
+        day = days(r.chargePeriodStart).day
+        billingPeriodStart = text(r.billingPeriodStart)
+        billingPeriodEnd = text(r.billingPeriodEnd)
+        chargePeriodStart = text(r.chargePeriodStart)
+        chargePeriodEnd = text(r.chargePeriodEnd)
+        billed = SQLiteStore.decimalText(r.billedCost)
+        effective = SQLiteStore.decimalText(r.effectiveCost)
+        list = SQLiteStore.decimalText(r.listCost)
+        contracted = SQLiteStore.decimalText(r.contractedCost)
+        quantity = r.consumedQuantity.map(SQLiteStore.decimalText)
+        tags = CanopyJSON.object(r.tags)
+    }
+}
+
+/// Writes ledger rows as blocks (`CostBlock`): one builder per import, billing period and
+/// provider, each written when full and the rest at `finish`.
+struct CostBlockWriter {
+    private struct Key: Hashable {
+        var importID: Int64
+        var period, provider: String
+    }
+
+    private var builders: [Key: CostBlockBuilder] = [:]
+    private let insertBlock: Statement
+    private let insertKey: Statement
+
+    init(_ db: Database) throws {
+        insertBlock = try db.makeStatement(sql: "INSERT INTO cost_block (import_id, period, provider, rows, data) VALUES (?, ?, ?, ?, ?)")
+        insertKey = try db.makeStatement(sql: "INSERT INTO cost_block_key (day, sub_account_id, service_name, block_id) VALUES (?, ?, ?, ?)")
+    }
+
+    mutating func append(_ e: EncodedCostRow, importID: Int64, _ db: Database) throws {
+        let key = Key(importID: importID, period: e.period, provider: e.record.provider)
+        if builders[key]?.rows == CostBlock.rowsPerBlock, let full = builders.removeValue(forKey: key) { try write(full, importID: importID, db) }
+        builders[key, default: CostBlockBuilder(period: e.period, provider: e.record.provider)].append(e)
+    }
+
+    mutating func finish(_ db: Database) throws {
+        for (key, builder) in builders.sorted(by: { ($0.key.importID, $0.key.period, $0.key.provider) < ($1.key.importID, $1.key.period, $1.key.provider) }) {
+            try write(builder, importID: key.importID, db)
+        }
+        builders = [:]
+    }
+
+    private func write(_ builder: CostBlockBuilder, importID: Int64, _ db: Database) throws {
+        let data = Data(builder.encoded())
+        try insertBlock.execute(arguments: [importID, builder.period, builder.provider, builder.rows, data])
+        let block = db.lastInsertedRowID
+        // Absent sub-accounts and services are '' here; readers compare the rows themselves.
+        for key in builder.drillDownKeys {
+            try insertKey.execute(arguments: [key.day, key.subAccount ?? "", key.service ?? "", block])
+        }
+    }
 }
 
 /// Batches of encoded rows between the reading thread and the writing one. At most `depth`
@@ -271,7 +340,7 @@ extension SQLiteStore: CostRepository {
         for previous in try Row.fetchAll(db, sql: "SELECT id, periods FROM cost_import WHERE sha256 = ? ORDER BY id DESC", arguments: [sha256]) {
             let periods = try StoreCoding.decode([String].self, previous["periods"])
             let current = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT period, provider FROM cost_row WHERE import_id = ?)", arguments: [previous["id"] as Int64]) ?? 0
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT period, provider FROM cost_block WHERE import_id = ?)", arguments: [previous["id"] as Int64]) ?? 0
             if current == periods.count, !periods.isEmpty { return nil }
         }
         let now = Date()
@@ -279,25 +348,16 @@ extension SQLiteStore: CostRepository {
             sql: "INSERT INTO cost_import (file, sha256, format, rows, periods, billed_total, imported_at, actor) VALUES (?, ?, ?, 0, '[]', '0', ?, ?)",
             arguments: [file, sha256, format.rawValue, now, actor])
         let importID = db.lastInsertedRowID
-        let insert = RawInsert(
-            try db.makeStatement(
-                sql: """
-                    INSERT INTO cost_row (import_id, period, provider, day, billing_period_start, billing_period_end, charge_period_start,
-                        charge_period_end, host_provider, billing_account_id, billing_account_name, sub_account_id, sub_account_name, billing_currency,
-                        billed_cost, effective_cost, list_cost, contracted_cost, charge_category, charge_class, charge_frequency, service_name,
-                        service_category, region_id, resource_id, resource_type, sku_id, consumed_quantity, consumed_unit, commitment_discount_id,
-                        commitment_discount_status, tags, columns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """))
+        var blocks = try CostBlockWriter(db)
         // Rows are summed per slice only; the daily sums are the slices folded at the end (a
         // slice is a day key and more), so each row costs one dictionary update, not two.
         var slices: [SliceKey: Sums] = [:]
         var periods: Set<String> = []
         var count = 0
         var total: Decimal = 0
-        // Reading and encoding rows (CSV parsing, FOCUS mapping, JSON, decimal text) runs on a
-        // thread of its own, a batch ahead of the inserts: the two halves of an import cost about
-        // the same, and a server has a second core.
+        // Reading and encoding rows (CSV parsing, FOCUS mapping, decimal text) runs on a thread of
+        // its own, a batch ahead of the writing: the two halves of an import cost about the same,
+        // and a server has a second core.
         let pipe = CostRowPipe()
         Thread.detachNewThread { Self.encodeRows(from: box, into: pipe) }
         defer { pipe.cancel() }
@@ -307,46 +367,14 @@ extension SQLiteStore: CostRepository {
                 count += 1
                 periods.insert("\(e.period) \(r.provider)")
                 total += r.billedCost
-                insert.reset()
-                insert.bind(1, importID)
-                insert.bind(2, e.period)
-                insert.bind(3, r.provider)
-                insert.bind(4, e.day)
-                insert.bind(5, e.billingPeriodStart)
-                insert.bind(6, e.billingPeriodEnd)
-                insert.bind(7, e.chargePeriodStart)
-                insert.bind(8, e.chargePeriodEnd)
-                insert.bind(9, r.hostProvider)
-                insert.bind(10, r.billingAccountID)
-                insert.bind(11, r.billingAccountName)
-                insert.bind(12, r.subAccountID)
-                insert.bind(13, r.subAccountName)
-                insert.bind(14, r.billingCurrency)
-                insert.bind(15, e.billed)
-                insert.bind(16, e.effective)
-                insert.bind(17, e.list)
-                insert.bind(18, e.contracted)
-                insert.bind(19, r.chargeCategory)
-                insert.bind(20, r.chargeClass)
-                insert.bind(21, r.chargeFrequency)
-                insert.bind(22, r.serviceName)
-                insert.bind(23, r.serviceCategory)
-                insert.bind(24, r.regionID)
-                insert.bind(25, r.resourceID)
-                insert.bind(26, r.resourceType)
-                insert.bind(27, r.skuID)
-                insert.bind(28, e.quantity)
-                insert.bind(29, r.consumedUnit)
-                insert.bind(30, r.commitmentDiscountID)
-                insert.bind(31, r.commitmentDiscountStatus)
-                insert.bind(32, e.tags)
-                _ = try insert.step(db, borrowing: (33, e.columns))
+                try blocks.append(e, importID: importID, db)
                 let key = DayKey(
                     period: e.period, provider: r.provider, day: e.day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
                     service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
                 add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: e.tags)])
             }
         }
+        try blocks.finish(db)
         var sums: [DayKey: Sums] = [:]
         for (key, slice) in slices {
             var day = sums[key.day] ?? (0, 0, 0, 0)
@@ -359,7 +387,7 @@ extension SQLiteStore: CostRepository {
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {
             let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
-            try db.execute(sql: "DELETE FROM cost_row WHERE period = ? AND provider = ? AND import_id <> ?", arguments: [parts[0], parts[1], importID])
+            try deleteBlocks(db, where: "period = ? AND provider = ? AND import_id <> ?", [parts[0], parts[1], importID])
             try db.execute(sql: "DELETE FROM cost_daily WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
             try db.execute(sql: "DELETE FROM cost_slice WHERE period = ? AND provider = ?", arguments: [parts[0], parts[1]])
         }
@@ -382,33 +410,13 @@ extension SQLiteStore: CostRepository {
     /// The producing half of an import: rows read from the file and encoded as the ledger stores
     /// them, handed over in batches until the file ends, it fails, or the import stops taking them.
     private static func encodeRows(from box: SourceBox, into pipe: CostRowPipe) {
-        var dates: [Date: DatabaseValue] = [:]
-        var days: [Date: (month: String, day: String)] = [:]
-        // Rows repeat their dates: each is formatted once.
-        func value(_ date: Date) -> DatabaseValue {
-            if let known = dates[date] { return known }
-            let value = date.databaseValue
-            dates[date] = value
-            return value
-        }
-        func calendar(_ date: Date) -> (month: String, day: String) {
-            if let known = days[date] { return known }
-            let value = (CostCalendar.month(date), CostCalendar.day(date))
-            days[date] = value
-            return value
-        }
+        var calendar: [Date: (month: String, day: String)] = [:]
+        var dates: [Date: String] = [:]
         var batch: [EncodedCostRow] = []
         batch.reserveCapacity(CostRowPipe.batchSize)
         do {
             while let r = try box.source.next() {
-                batch.append(
-                    EncodedCostRow(
-                        record: r, period: calendar(r.billingPeriodStart).month, day: calendar(r.chargePeriodStart).day,
-                        billingPeriodStart: value(r.billingPeriodStart), billingPeriodEnd: value(r.billingPeriodEnd),
-                        chargePeriodStart: value(r.chargePeriodStart), chargePeriodEnd: value(r.chargePeriodEnd),
-                        billed: decimalText(r.billedCost), effective: decimalText(r.effectiveCost), list: decimalText(r.listCost),
-                        contracted: decimalText(r.contractedCost), quantity: r.consumedQuantity.map(decimalText),
-                        tags: CanopyJSON.object(r.tags), columns: CanopyJSON.object(r.columns)))
+                batch.append(EncodedCostRow(r, calendar: &calendar, dates: &dates))
                 if batch.count == CostRowPipe.batchSize {
                     guard pipe.put(batch) else { return }
                     batch.removeAll(keepingCapacity: true)
@@ -419,6 +427,12 @@ extension SQLiteStore: CostRepository {
         } catch {
             pipe.finish(error)
         }
+    }
+
+    /// Deletes the blocks a condition on `cost_block` selects, with their drill-down keys.
+    private static func deleteBlocks(_ db: Database, where condition: String, _ arguments: StatementArguments) throws {
+        try db.execute(sql: "DELETE FROM cost_block_key WHERE block_id IN (SELECT id FROM cost_block WHERE \(condition))", arguments: arguments)
+        try db.execute(sql: "DELETE FROM cost_block WHERE \(condition)", arguments: arguments)
     }
 
     public func costImports() async throws -> [CostImport] {
@@ -491,34 +505,47 @@ extension SQLiteStore: CostRepository {
     }
 
     public func costRows(period: String, provider: String) async throws -> [CostRecord] {
-        try await costRows(where: "period = ? AND provider = ?", [period, provider])
+        try await costRows(blocks: "period = ? AND provider = ?", [period, provider]) { _ in true }
     }
 
     public func costRows(period: String, subAccounts: [String]?) async throws -> [CostRecord] {
-        guard let subAccounts else { return try await costRows(where: "period = ?", [period]) }
-        guard !subAccounts.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: subAccounts.count).joined(separator: ",")
-        return try await costRows(where: "period = ? AND sub_account_id IN (\(marks))", StatementArguments([period] + subAccounts))
+        guard let subAccounts else { return try await costRows(blocks: "period = ?", [period]) { _ in true } }
+        let wanted = Set(subAccounts)
+        guard !wanted.isEmpty else { return [] }
+        return try await costRows(blocks: "period = ?", [period]) { $0.subAccountID.map(wanted.contains) ?? false }
     }
 
     public func costRows(day: String, subAccount: String, service: String) async throws -> [CostRecord] {
-        try await costRows(where: "day = ? AND sub_account_id = ? AND service_name = ?", [day, subAccount, service])
+        // The drill-down index names the blocks holding such rows; the rows themselves decide.
+        try await costRows(
+            blocks: "id IN (SELECT block_id FROM cost_block_key WHERE day = ? AND sub_account_id = ? AND service_name = ?)", [day, subAccount, service]
+        ) { $0.subAccountID == subAccount && $0.serviceName == service && CostCalendar.day($0.chargePeriodStart) == day }
     }
 
     public func eachCostRow(period: String, _ body: @escaping @Sendable (CostRecord) throws -> Void) async throws {
         try await writer.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM cost_row WHERE period = ? ORDER BY id", arguments: [period])
-            while let row = try rows.next() { try body(try Self.costRecord(row)) }
+            let blocks = try Row.fetchCursor(db, sql: "SELECT provider, data FROM cost_block WHERE period = ? ORDER BY id", arguments: [period])
+            while let block = try blocks.next() {
+                for record in try CostBlock.records(block[1], provider: block[0]) { try body(record) }
+            }
         }
     }
 
-    private func costRows(where condition: String, _ arguments: StatementArguments) async throws -> [CostRecord] {
+    /// The rows of the blocks `condition` selects that `keep` keeps, in import order.
+    private func costRows(blocks condition: String, _ arguments: StatementArguments, keep: @escaping @Sendable (CostRecord) -> Bool) async throws
+        -> [CostRecord]
+    {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM cost_row WHERE \(condition) ORDER BY id", arguments: arguments).map(Self.costRecord)
+            var records: [CostRecord] = []
+            let blocks = try Row.fetchCursor(db, sql: "SELECT provider, data FROM cost_block WHERE \(condition) ORDER BY id", arguments: arguments)
+            while let block = try blocks.next() { records += try CostBlock.records(block[1], provider: block[0]).filter(keep) }
+            return records
         }
     }
 
-    private static func costRecord(_ row: Row) throws -> CostRecord {
+    /// A row of the ledger's first layout (`cost_row`, before blocks), read by the migration
+    /// that moves it into blocks.
+    static func legacyCostRecord(_ row: Row) throws -> CostRecord {
         CostRecord(
             billingPeriodStart: row["billing_period_start"], billingPeriodEnd: row["billing_period_end"],
             chargePeriodStart: row["charge_period_start"], chargePeriodEnd: row["charge_period_end"], provider: row["provider"],
@@ -531,6 +558,20 @@ extension SQLiteStore: CostRepository {
             consumedQuantity: (row["consumed_quantity"] as String?).map(Self.decimal), consumedUnit: row["consumed_unit"],
             commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
             tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
+    }
+
+    /// Moves the ledger's rows from `cost_row` into blocks, import by import, period by period,
+    /// in the order they were imported, and drops `cost_row`.
+    static func moveCostRowsIntoBlocks(_ db: Database) throws {
+        var blocks = try CostBlockWriter(db)
+        var calendar: [Date: (month: String, day: String)] = [:]
+        var dates: [Date: String] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM cost_row ORDER BY id")
+        while let row = try rows.next() {
+            try blocks.append(EncodedCostRow(try legacyCostRecord(row), calendar: &calendar, dates: &dates), importID: row["import_id"], db)
+        }
+        try blocks.finish(db)
+        try db.execute(sql: "DROP TABLE cost_row")
     }
 }
 

@@ -563,6 +563,34 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("0013-cost-blocks") { db in
+            try db.execute(
+                sql: """
+                    -- The ledger's rows in blocks (CostBlock): up to 32,768 rows of one import,
+                    -- billing period and provider a block, column by column, each column its
+                    -- distinct values and a position a row. Replaces cost_row, which stored a
+                    -- B-tree row and two index entries a line item (1.1 kB a row).
+                    CREATE TABLE cost_block (
+                        id INTEGER PRIMARY KEY,
+                        import_id INTEGER NOT NULL REFERENCES cost_import(id),
+                        period TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        rows INTEGER NOT NULL,
+                        data BLOB NOT NULL
+                    );
+                    CREATE INDEX cost_block_period ON cost_block(period, provider, import_id);
+                    -- Which blocks hold rows charged on a day to a sub-account for a service
+                    -- ('' when the row has none): the drill-down reads those blocks only.
+                    CREATE TABLE cost_block_key (
+                        day TEXT NOT NULL,
+                        sub_account_id TEXT NOT NULL,
+                        service_name TEXT NOT NULL,
+                        block_id INTEGER NOT NULL
+                    );
+                    CREATE INDEX cost_block_key_day ON cost_block_key(day, sub_account_id, service_name);
+                    """)
+            try SQLiteStore.moveCostRowsIntoBlocks(db)
+        }
         return migrator
     }
 }

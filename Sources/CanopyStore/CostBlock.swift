@@ -1,0 +1,342 @@
+import CanopyModel
+import Foundation
+
+/// The cost ledger's rows, stored a block at a time and column by column.
+///
+/// A block holds up to `rowsPerBlock` rows of one import, billing period and provider. Each of its
+/// columns is the list of the column's distinct values and, for each row, the position of its
+/// value in that list. Billing exports repeat most of a line item from row to row (the account,
+/// the service, the SKU, the charge period of a day, the tags of a resource), so a block is a
+/// fraction of the rows' size; it is written as one value, not as one B-tree row and two index
+/// entries per line item; and reading turns each distinct value into its type once, not once a
+/// row. A column whose values are all different costs its values plus one index a row.
+///
+/// Layout: the bytes `CLB1`; the row count; the typed columns in `Typed` order; the count of
+/// other columns, then each one's name and column. A column is its count of distinct values, each
+/// value as (its UTF-8 length + 1, 0 for absent) and its bytes, then one byte (1, 2 or 4) for the
+/// width of a position and one position a row, little-endian. Counts and lengths are LEB128.
+/// Dates are their seconds since 1970 as Swift writes a `Double` (which reads back exactly), money
+/// is exact decimal text, tags are a JSON object with sorted keys.
+enum CostBlock {
+    static let magic = Array("CLB1".utf8)
+    /// Large enough that a block's dictionaries pay for themselves, small enough that a builder
+    /// per open period stays a few megabytes and a drill-down decodes little it does not need.
+    static let rowsPerBlock = 32_768
+
+    /// The typed columns of a ledger row, in the order a block stores them. The provider is the
+    /// block's own (one provider a block).
+    enum Typed: Int, CaseIterable {
+        case billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd, hostProvider, billingAccountID, billingAccountName
+        case subAccountID, subAccountName, billingCurrency, billedCost, effectiveCost, listCost, contractedCost, chargeCategory, chargeClass
+        case chargeFrequency, serviceName, serviceCategory, regionID, resourceID, resourceType, skuID, consumedQuantity, consumedUnit
+        case commitmentDiscountID, commitmentDiscountStatus, tags
+    }
+
+    /// A block that does not read back as it was written (a damaged database).
+    struct Damaged: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { "a cost ledger block is damaged (\(reason)); restore the database from a backup" }
+    }
+
+    /// A date as a block stores it.
+    static func text(_ date: Date) -> String { String(date.timeIntervalSince1970) }
+}
+
+/// One column of a block being built: its distinct values and each row's position among them.
+struct CostColumnBuilder {
+    private var positions: [String?: UInt32] = [:]
+    private(set) var values: [String?] = []
+    private(set) var rows: [UInt32] = []
+
+    init(rows: Int = 0) {
+        // A column first seen after some rows: those rows do not have it.
+        if rows > 0 {
+            positions[nil] = 0
+            values.append(nil)
+            self.rows = Array(repeating: 0, count: rows)
+        }
+    }
+
+    var count: Int { rows.count }
+
+    /// Adds a row's value; returns its position among the distinct values.
+    @discardableResult
+    mutating func append(_ value: String?) -> UInt32 {
+        if let known = positions[value] {
+            rows.append(known)
+            return known
+        }
+        let position = UInt32(values.count)
+        positions[value] = position
+        values.append(value)
+        rows.append(position)
+        return position
+    }
+
+    func encode(into out: inout [UInt8]) {
+        CostBlockBytes.appendCount(values.count, to: &out)
+        for value in values {
+            guard var value else {
+                out.append(0)
+                continue
+            }
+            value.withUTF8 { bytes in
+                CostBlockBytes.appendCount(bytes.count + 1, to: &out)
+                out.append(contentsOf: bytes)
+            }
+        }
+        let width = values.count <= 0x100 ? 1 : values.count <= 0x1_0000 ? 2 : 4
+        out.append(UInt8(width))
+        out.reserveCapacity(out.count + rows.count * width)
+        for position in rows {
+            var rest = position
+            for _ in 0..<width {
+                out.append(UInt8(truncatingIfNeeded: rest))
+                rest >>= 8
+            }
+        }
+    }
+}
+
+/// The rows of one import, billing period and provider on their way into a block.
+struct CostBlockBuilder {
+    let period: String
+    let provider: String
+    private(set) var rows = 0
+    private var typed = Array(repeating: CostColumnBuilder(), count: CostBlock.Typed.allCases.count)
+    private var extraNames: [String] = []
+    private var extraPositions: [String: Int] = [:]
+    private var extras: [CostColumnBuilder] = []
+    /// What the drill-down index needs: the (charge start, sub-account, service) positions the rows
+    /// hold, and the day of each charge start.
+    private var keys: Set<SIMD3<UInt32>> = []
+    private var days: [UInt32: String] = [:]
+
+    init(period: String, provider: String) {
+        self.period = period
+        self.provider = provider
+    }
+
+    mutating func append(_ e: EncodedCostRow) {
+        let r = e.record
+        func put(_ column: CostBlock.Typed, _ value: String?) -> UInt32 { typed[column.rawValue].append(value) }
+        _ = put(.billingPeriodStart, e.billingPeriodStart)
+        _ = put(.billingPeriodEnd, e.billingPeriodEnd)
+        let start = put(.chargePeriodStart, e.chargePeriodStart)
+        if days[start] == nil { days[start] = e.day }
+        _ = put(.chargePeriodEnd, e.chargePeriodEnd)
+        _ = put(.hostProvider, r.hostProvider)
+        _ = put(.billingAccountID, r.billingAccountID)
+        _ = put(.billingAccountName, r.billingAccountName)
+        let subAccount = put(.subAccountID, r.subAccountID)
+        _ = put(.subAccountName, r.subAccountName)
+        _ = put(.billingCurrency, r.billingCurrency)
+        _ = put(.billedCost, e.billed)
+        _ = put(.effectiveCost, e.effective)
+        _ = put(.listCost, e.list)
+        _ = put(.contractedCost, e.contracted)
+        _ = put(.chargeCategory, r.chargeCategory)
+        _ = put(.chargeClass, r.chargeClass)
+        _ = put(.chargeFrequency, r.chargeFrequency)
+        let service = put(.serviceName, r.serviceName)
+        _ = put(.serviceCategory, r.serviceCategory)
+        _ = put(.regionID, r.regionID)
+        _ = put(.resourceID, r.resourceID)
+        _ = put(.resourceType, r.resourceType)
+        _ = put(.skuID, r.skuID)
+        _ = put(.consumedQuantity, e.quantity)
+        _ = put(.consumedUnit, r.consumedUnit)
+        _ = put(.commitmentDiscountID, r.commitmentDiscountID)
+        _ = put(.commitmentDiscountStatus, r.commitmentDiscountStatus)
+        _ = put(.tags, e.tags)
+        keys.insert(SIMD3(start, subAccount, service))
+        for (name, value) in r.columns {
+            if let position = extraPositions[name] {
+                extras[position].append(value)
+            } else {
+                extraPositions[name] = extras.count
+                extraNames.append(name)
+                var column = CostColumnBuilder(rows: rows)
+                column.append(value)
+                extras.append(column)
+            }
+        }
+        rows += 1
+        // Columns this row does not have.
+        for index in extras.indices where extras[index].count < rows { extras[index].append(nil) }
+    }
+
+    struct DrillDownKey: Hashable {
+        var day: String
+        var subAccount: String?
+        var service: String?
+    }
+
+    /// The (day, sub-account, service) triples the block's rows are charged to.
+    var drillDownKeys: Set<DrillDownKey> {
+        let subAccounts = typed[CostBlock.Typed.subAccountID.rawValue].values
+        let services = typed[CostBlock.Typed.serviceName.rawValue].values
+        return Set(keys.map { DrillDownKey(day: days[$0.x] ?? "", subAccount: subAccounts[Int($0.y)], service: services[Int($0.z)]) })
+    }
+
+    func encoded() -> [UInt8] {
+        var out = CostBlock.magic
+        CostBlockBytes.appendCount(rows, to: &out)
+        for column in typed { column.encode(into: &out) }
+        CostBlockBytes.appendCount(extras.count, to: &out)
+        for (name, column) in zip(extraNames, extras) {
+            var name = name
+            name.withUTF8 { bytes in
+                CostBlockBytes.appendCount(bytes.count, to: &out)
+                out.append(contentsOf: bytes)
+            }
+            column.encode(into: &out)
+        }
+        return out
+    }
+}
+
+/// LEB128 counts, and a bounds-checked reader over a block's bytes.
+struct CostBlockBytes {
+    static func appendCount(_ value: Int, to out: inout [UInt8]) {
+        var rest = UInt64(value)
+        while rest >= 0x80 {
+            out.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        out.append(UInt8(rest))
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func count() throws -> Int {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard offset < bytes.count, shift < 63 else { throw CostBlock.Damaged(reason: "a count runs past the end") }
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { break }
+            shift += 7
+        }
+        // No count (of rows, values or bytes) can exceed the block's size.
+        guard value <= UInt64(bytes.count) + 1 else { throw CostBlock.Damaged(reason: "a count is out of range") }
+        return Int(value)
+    }
+
+    mutating func text(_ length: Int) throws -> String {
+        guard length <= bytes.count - offset else { throw CostBlock.Damaged(reason: "a value runs past the end") }
+        defer { offset += length }
+        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]), as: UTF8.self) else {
+            throw CostBlock.Damaged(reason: "a value is not UTF-8")
+        }
+        return text
+    }
+
+    /// A column: its distinct values, and each of `rows` rows' position among them.
+    mutating func column(rows: Int) throws -> (values: [String?], positions: [Int]) {
+        let distinct = try count()
+        var values: [String?] = []
+        values.reserveCapacity(min(distinct, rows + 1))
+        for _ in 0..<distinct {
+            let length = try count()
+            values.append(length == 0 ? nil : try text(length - 1))
+        }
+        guard offset < bytes.count else { throw CostBlock.Damaged(reason: "a column ends early") }
+        let width = Int(bytes[offset])
+        offset += 1
+        guard [1, 2, 4].contains(width), rows <= (bytes.count - offset) / width else { throw CostBlock.Damaged(reason: "a column's positions run past the end") }
+        var positions: [Int] = []
+        positions.reserveCapacity(rows)
+        for _ in 0..<rows {
+            var position = 0
+            for byte in 0..<width { position |= Int(bytes[offset + byte]) << (8 * byte) }
+            offset += width
+            guard position < values.count else { throw CostBlock.Damaged(reason: "a position is out of range") }
+            positions.append(position)
+        }
+        return (values, positions)
+    }
+}
+
+extension CostBlock {
+    /// The rows of a block, in the order they were imported.
+    static func records(_ data: Data, provider: String) throws -> [CostRecord] {
+        try data.withUnsafeBytes { raw in
+            var reader = CostBlockBytes(raw)
+            guard raw.count >= magic.count, Array(raw[0..<magic.count]) == magic else { throw Damaged(reason: "it does not start with CLB1") }
+            reader.offset = magic.count
+            let rows = try reader.count()
+            var typed: [(values: [String?], positions: [Int])] = []
+            for _ in Typed.allCases { typed.append(try reader.column(rows: rows)) }
+            var extras: [(name: String, values: [String?], positions: [Int])] = []
+            for _ in 0..<(try reader.count()) {
+                let name = try reader.text(try reader.count())
+                let column = try reader.column(rows: rows)
+                extras.append((name, column.values, column.positions))
+            }
+            guard reader.offset == raw.count else { throw Damaged(reason: "bytes follow its last column") }
+
+            // Each distinct value is given its type once.
+            func texts(_ column: Typed) -> (values: [String?], positions: [Int]) { typed[column.rawValue] }
+            func dates(_ column: Typed) throws -> [Date?] {
+                try texts(column).values.map { text in
+                    guard let text else { return nil }
+                    guard let seconds = Double(text) else { throw Damaged(reason: "'\(text)' is not a date") }
+                    return Date(timeIntervalSince1970: seconds)
+                }
+            }
+            func decimals(_ column: Typed) throws -> [Decimal?] {
+                try texts(column).values.map { text in
+                    guard let text else { return nil }
+                    guard let value = Decimal(exactText: text) else { throw Damaged(reason: "'\(text)' is not a decimal") }
+                    return value
+                }
+            }
+            let billingStarts = try dates(.billingPeriodStart), billingEnds = try dates(.billingPeriodEnd)
+            let chargeStarts = try dates(.chargePeriodStart), chargeEnds = try dates(.chargePeriodEnd)
+            let billed = try decimals(.billedCost), effective = try decimals(.effectiveCost), list = try decimals(.listCost)
+            let contracted = try decimals(.contractedCost), quantities = try decimals(.consumedQuantity)
+            let tagSets = try texts(.tags).values.map { text in try text.map { try StoreCoding.decode([String: String].self, $0) } ?? [:] }
+
+            func required<T>(_ values: [T?], _ column: Typed, _ row: Int) throws -> T {
+                guard let value = values[typed[column.rawValue].positions[row]] else { throw Damaged(reason: "row \(row) has no \(column)") }
+                return value
+            }
+            func text(_ column: Typed, _ row: Int) -> String? { typed[column.rawValue].values[typed[column.rawValue].positions[row]] }
+
+            var records: [CostRecord] = []
+            records.reserveCapacity(rows)
+            for row in 0..<rows {
+                var columns: [String: String] = [:]
+                for extra in extras {
+                    if let value = extra.values[extra.positions[row]] { columns[extra.name] = value }
+                }
+                records.append(
+                    CostRecord(
+                        billingPeriodStart: try required(billingStarts, .billingPeriodStart, row),
+                        billingPeriodEnd: try required(billingEnds, .billingPeriodEnd, row),
+                        chargePeriodStart: try required(chargeStarts, .chargePeriodStart, row),
+                        chargePeriodEnd: try required(chargeEnds, .chargePeriodEnd, row), provider: provider, hostProvider: text(.hostProvider, row),
+                        billingAccountID: try required(texts(.billingAccountID).values, .billingAccountID, row),
+                        billingAccountName: text(.billingAccountName, row), subAccountID: text(.subAccountID, row),
+                        subAccountName: text(.subAccountName, row),
+                        billingCurrency: try required(texts(.billingCurrency).values, .billingCurrency, row),
+                        billedCost: try required(billed, .billedCost, row), effectiveCost: try required(effective, .effectiveCost, row),
+                        listCost: try required(list, .listCost, row), contractedCost: try required(contracted, .contractedCost, row),
+                        chargeCategory: try required(texts(.chargeCategory).values, .chargeCategory, row), chargeClass: text(.chargeClass, row),
+                        chargeFrequency: text(.chargeFrequency, row), serviceName: text(.serviceName, row),
+                        serviceCategory: text(.serviceCategory, row), regionID: text(.regionID, row), resourceID: text(.resourceID, row),
+                        resourceType: text(.resourceType, row), skuID: text(.skuID, row),
+                        consumedQuantity: quantities[typed[Typed.consumedQuantity.rawValue].positions[row]], consumedUnit: text(.consumedUnit, row),
+                        commitmentDiscountID: text(.commitmentDiscountID, row), commitmentDiscountStatus: text(.commitmentDiscountStatus, row),
+                        tags: tagSets[typed[Typed.tags.rawValue].positions[row]], columns: columns))
+            }
+            return records
+        }
+    }
+}
