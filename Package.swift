@@ -200,7 +200,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CanopyStoreTests",
-            dependencies: ["CanopyStore", "CanopyTestSupport"],
+            dependencies: ["CanopyStore", "CanopyTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,8 +14,16 @@ public struct CostFile: CostRowSource {
     private let index: [String: Int]
     /// Lower-cased names, for the converters of exports whose capitalisation varies.
     private let lowerIndex: [String: Int]
+    /// Where a FOCUS file has each column (nil for the other formats).
+    private let focusColumns: FOCUSMapping.Columns?
     /// The first currency seen per billing period and provider: one period is one currency.
-    private var currencies: [String: String] = [:]
+    private var currencies: [PeriodKey: String] = [:]
+    private var months: [Date: String] = [:]
+
+    private struct PeriodKey: Hashable {
+        var month: String
+        var provider: String
+    }
 
     public static func open(_ path: String) throws -> CostFile { try CostFile(path: path) }
 
@@ -32,6 +40,10 @@ public struct CostFile: CostRowSource {
         self.index = index
         lowerIndex = lower
         format = try Self.detect(Set(header), path: path)
+        switch format {
+        case .focus10, .focus11, .focus12, .focus13: focusColumns = FOCUSMapping.Columns(header: header) { index[$0] ?? lower[$0.lowercased()] }
+        default: focusColumns = nil
+        }
         let missing = Self.required(format).filter { column in
             column.split(separator: "|").allSatisfy { index[String($0)] == nil && lower[String($0).lowercased()] == nil }
         }
@@ -89,24 +101,34 @@ public struct CostFile: CostRowSource {
         let row = Row(values: values, index: index, lowerIndex: lowerIndex, line: reader.recordLine, path: path, tagCache: tagCache)
         let record: CostRecord
         switch format {
-        case .focus10, .focus11, .focus12, .focus13: record = try FOCUSMapping.record(row, header: reader.header)
+        case .focus10, .focus11, .focus12, .focus13: record = try FOCUSMapping.record(row, columns: focusColumns!)
         case .awsCUR: record = try CURMapping.record(row, names: .legacy, header: reader.header)
         case .awsCUR2: record = try CURMapping.record(row, names: .v2, header: reader.header)
         case .azureEA: record = try AzureMapping.record(row, header: reader.header)
         case .oci: record = try OCIMapping.record(row, header: reader.header)
         }
-        let key = "\(CostCalendar.month(record.billingPeriodStart)) \(record.provider)"
-        if let known = currencies[key], known != record.billingCurrency {
-            throw IngestError.at(
-                file: path, line: row.line, column: nil,
-                "mixed currencies in billing period \(key): \(known) and \(record.billingCurrency); split the file by currency")
+        let month: String
+        if let known = months[record.billingPeriodStart] {
+            month = known
+        } else {
+            month = CostCalendar.month(record.billingPeriodStart)
+            months[record.billingPeriodStart] = month
         }
-        currencies[key] = record.billingCurrency
+        let key = PeriodKey(month: month, provider: record.provider)
+        if let known = currencies[key] {
+            guard known == record.billingCurrency else {
+                throw IngestError.at(
+                    file: path, line: row.line, column: nil,
+                    "mixed currencies in billing period \(month) \(record.provider): \(known) and \(record.billingCurrency); split the file by currency")
+            }
+        } else {
+            currencies[key] = record.billingCurrency
+        }
         return record
     }
 }
 
-/// One record's values by column name, with typed reads whose errors name the line and column.
+/// One record's values by column, with typed reads whose errors name the line and column.
 struct Row {
     let values: [String]
     let index: [String: Int]
@@ -115,36 +137,55 @@ struct Row {
     let path: String
     var tagCache: TagCache? = nil
 
+    /// A column as a file has it: its position (nil when the file lacks it) and its name.
+    struct Column {
+        var position: Int?
+        var name: String
+    }
+
+    func column(_ name: String) -> Column { Column(position: index[name] ?? lowerIndex[name.lowercased()], name: name) }
+
     /// The value, or nil when the column is absent, empty or `NULL`.
-    func text(_ name: String) -> String? {
-        guard let position = index[name] ?? lowerIndex[name.lowercased()] else { return nil }
+    func text(_ name: String) -> String? { text(column(name)) }
+
+    func text(_ column: Column) -> String? {
+        guard let position = column.position else { return nil }
         let value = values[position]
         return value.isEmpty || value == "NULL" ? nil : value
     }
 
-    func required(_ name: String) throws -> String {
-        guard let value = text(name) else { throw IngestError.at(file: path, line: line, column: name, "is empty; it is required") }
+    func required(_ name: String) throws -> String { try required(column(name)) }
+
+    func required(_ column: Column) throws -> String {
+        guard let value = text(column) else { throw IngestError.at(file: path, line: line, column: column.name, "is empty; it is required") }
         return value
     }
 
-    func decimal(_ name: String) throws -> Decimal? {
-        guard let value = text(name) else { return nil }
+    func decimal(_ name: String) throws -> Decimal? { try decimal(column(name)) }
+
+    func decimal(_ column: Column) throws -> Decimal? {
+        guard let value = text(column) else { return nil }
         guard let number = Self.parseDecimal(value) else {
-            throw IngestError.at(file: path, line: line, column: name, "'\(value.prefix(40))' is not a number")
+            throw IngestError.at(file: path, line: line, column: column.name, "'\(value.prefix(40))' is not a number")
         }
         return number
     }
 
-    func date(_ name: String) throws -> Date? {
-        guard let value = text(name) else { return nil }
+    func date(_ name: String) throws -> Date? { try date(column(name)) }
+
+    func date(_ column: Column) throws -> Date? {
+        guard let value = text(column) else { return nil }
         guard let date = Self.parseDate(value) else {
-            throw IngestError.at(file: path, line: line, column: name, "'\(value.prefix(40))' is not a date and time (expected e.g. 2024-09-01T00:00:00Z)")
+            throw IngestError.at(
+                file: path, line: line, column: column.name, "'\(value.prefix(40))' is not a date and time (expected e.g. 2024-09-01T00:00:00Z)")
         }
         return date
     }
 
-    func requiredDate(_ name: String) throws -> Date {
-        guard let date = try date(name) else { throw IngestError.at(file: path, line: line, column: name, "is empty; it is required") }
+    func requiredDate(_ name: String) throws -> Date { try requiredDate(column(name)) }
+
+    func requiredDate(_ column: Column) throws -> Date {
+        guard let date = try date(column) else { throw IngestError.at(file: path, line: line, column: column.name, "is empty; it is required") }
         return date
     }
 
@@ -158,7 +199,11 @@ struct Row {
     /// `2024-09-01`, `2024-09-01 00:00:00`, `2024-09-01T00:00:00Z`, with fractions or an offset;
     /// `09/01/2024` (Azure's month-first dates).
     static func parseDate(_ text: String) -> Date? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8(parseDate(bytes:))
+    }
+
+    private static func parseDate(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
         func number(_ from: Int, _ length: Int) -> Int? {
             guard from + length <= b.count else { return nil }
             var value = 0
@@ -230,10 +275,12 @@ struct Row {
     }
 
     /// A tags cell: a JSON object (FOCUS), or Azure's `"k": "v", …` without braces.
-    func tags(_ name: String) throws -> [String: String] {
-        guard let text = text(name) else { return [:] }
+    func tags(_ name: String) throws -> [String: String] { try tags(column(name)) }
+
+    func tags(_ column: Column) throws -> [String: String] {
+        guard let text = text(column) else { return [:] }
         if let known = tagCache?.tags[text] { return known }
-        let tags = try parseTags(text, name)
+        let tags = try parseTags(text, column.name)
         if let tagCache, tagCache.tags.count < 100_000 { tagCache.tags[text] = tags }
         return tags
     }

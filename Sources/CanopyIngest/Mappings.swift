@@ -3,35 +3,61 @@ import Foundation
 
 /// FOCUS files: the typed columns by name; every other column kept as it came.
 enum FOCUSMapping {
-    static let typed: Set<String> = [
-        "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "ServiceProviderName", "HostProviderName",
-        "BillingAccountId", "BillingAccountName", "SubAccountId", "SubAccountName", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost",
-        "ContractedCost", "ChargeCategory", "ChargeClass", "ChargeFrequency", "ServiceName", "ServiceCategory", "RegionId", "ResourceId",
-        "ResourceType", "SkuId", "ConsumedQuantity", "ConsumedUnit", "CommitmentDiscountId", "CommitmentDiscountStatus", "Tags",
-    ]
+    /// The columns a ledger row types; each file's positions for them are found once (`Columns`).
+    enum Typed: Int, CaseIterable {
+        case billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd, providerName, serviceProviderName, hostProviderName
+        case billingAccountID, billingAccountName, subAccountID, subAccountName, billingCurrency, billedCost, effectiveCost, listCost
+        case contractedCost, chargeCategory, chargeClass, chargeFrequency, serviceName, serviceCategory, regionID, resourceID, resourceType
+        case skuID, consumedQuantity, consumedUnit, commitmentDiscountID, commitmentDiscountStatus, tags
 
-    static func record(_ row: Row, header: [String]) throws -> CostRecord {
+        /// The FOCUS column name.
+        var name: String { Self.names[rawValue] }
+
+        private static let names = [
+            "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "ServiceProviderName", "HostProviderName",
+            "BillingAccountId", "BillingAccountName", "SubAccountId", "SubAccountName", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost",
+            "ContractedCost", "ChargeCategory", "ChargeClass", "ChargeFrequency", "ServiceName", "ServiceCategory", "RegionId", "ResourceId",
+            "ResourceType", "SkuId", "ConsumedQuantity", "ConsumedUnit", "CommitmentDiscountId", "CommitmentDiscountStatus", "Tags",
+        ]
+    }
+
+    /// Where a file's header has each typed column, and its other columns: looked up once per
+    /// file, not by name on every row.
+    struct Columns {
+        private let typed: [Row.Column]
+        let others: [Row.Column]
+
+        init(header: [String], resolve: (String) -> Int?) {
+            typed = Typed.allCases.map { Row.Column(position: resolve($0.name), name: $0.name) }
+            let typedNames = Set(Typed.allCases.map(\.name))
+            others = header.enumerated().filter { !typedNames.contains($0.element) }.map { Row.Column(position: $0.offset, name: $0.element) }
+        }
+
+        subscript(_ column: Typed) -> Row.Column { typed[column.rawValue] }
+    }
+
+    static func record(_ row: Row, columns c: Columns) throws -> CostRecord {
         var columns: [String: String] = [:]
-        for name in header where !typed.contains(name) {
-            if let value = row.text(name) { columns[name] = value }
+        for column in c.others {
+            if let value = row.text(column) { columns[column.name] = value }
         }
         // 1.3 names who sold the service and whose infrastructure ran it; before, ProviderName was both.
-        guard let provider = row.text("ServiceProviderName") ?? row.text("ProviderName") else {
+        guard let provider = row.text(c[.serviceProviderName]) ?? row.text(c[.providerName]) else {
             throw row.fail("ProviderName", "is empty; it is required")
         }
         return CostRecord(
-            billingPeriodStart: try row.requiredDate("BillingPeriodStart"), billingPeriodEnd: try row.requiredDate("BillingPeriodEnd"),
-            chargePeriodStart: try row.requiredDate("ChargePeriodStart"), chargePeriodEnd: try row.requiredDate("ChargePeriodEnd"), provider: provider,
-            hostProvider: row.text("HostProviderName"), billingAccountID: try row.required("BillingAccountId"),
-            billingAccountName: row.text("BillingAccountName"), subAccountID: row.text("SubAccountId"), subAccountName: row.text("SubAccountName"),
-            billingCurrency: try row.required("BillingCurrency"), billedCost: try row.decimal("BilledCost") ?? 0,
-            effectiveCost: try row.decimal("EffectiveCost") ?? 0, listCost: try row.decimal("ListCost") ?? 0,
-            contractedCost: try row.decimal("ContractedCost") ?? 0, chargeCategory: try row.required("ChargeCategory"),
-            chargeClass: row.text("ChargeClass"), chargeFrequency: row.text("ChargeFrequency"), serviceName: row.text("ServiceName"),
-            serviceCategory: row.text("ServiceCategory"), regionID: row.text("RegionId"), resourceID: row.text("ResourceId"),
-            resourceType: row.text("ResourceType"), skuID: row.text("SkuId"), consumedQuantity: try row.decimal("ConsumedQuantity"),
-            consumedUnit: row.text("ConsumedUnit"), commitmentDiscountID: row.text("CommitmentDiscountId"),
-            commitmentDiscountStatus: row.text("CommitmentDiscountStatus"), tags: try row.tags("Tags"), columns: columns)
+            billingPeriodStart: try row.requiredDate(c[.billingPeriodStart]), billingPeriodEnd: try row.requiredDate(c[.billingPeriodEnd]),
+            chargePeriodStart: try row.requiredDate(c[.chargePeriodStart]), chargePeriodEnd: try row.requiredDate(c[.chargePeriodEnd]),
+            provider: provider, hostProvider: row.text(c[.hostProviderName]), billingAccountID: try row.required(c[.billingAccountID]),
+            billingAccountName: row.text(c[.billingAccountName]), subAccountID: row.text(c[.subAccountID]), subAccountName: row.text(c[.subAccountName]),
+            billingCurrency: try row.required(c[.billingCurrency]), billedCost: try row.decimal(c[.billedCost]) ?? 0,
+            effectiveCost: try row.decimal(c[.effectiveCost]) ?? 0, listCost: try row.decimal(c[.listCost]) ?? 0,
+            contractedCost: try row.decimal(c[.contractedCost]) ?? 0, chargeCategory: try row.required(c[.chargeCategory]),
+            chargeClass: row.text(c[.chargeClass]), chargeFrequency: row.text(c[.chargeFrequency]), serviceName: row.text(c[.serviceName]),
+            serviceCategory: row.text(c[.serviceCategory]), regionID: row.text(c[.regionID]), resourceID: row.text(c[.resourceID]),
+            resourceType: row.text(c[.resourceType]), skuID: row.text(c[.skuID]), consumedQuantity: try row.decimal(c[.consumedQuantity]),
+            consumedUnit: row.text(c[.consumedUnit]), commitmentDiscountID: row.text(c[.commitmentDiscountID]),
+            commitmentDiscountStatus: row.text(c[.commitmentDiscountStatus]), tags: try row.tags(c[.tags]), columns: columns)
     }
 }
 

@@ -69,3 +69,65 @@ extension Decimal {
         self = Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: power, significand: Decimal(mantissa))
     }
 }
+
+extension Decimal {
+    /// The number as plain decimal text (`-12.5`, `0.00000000894`) that `init?(exactText:)` reads
+    /// back to the same value. Ledger imports write millions of these, and Foundation's
+    /// `description` (through `NSDecimalNumber` too) divides the mantissa digit by digit: a
+    /// mantissa of up to 64 bits is written here directly, anything larger by Foundation.
+    public var exactText: String {
+        guard !isNaN, let mantissa = Self.smallMantissa(self) else { return NSDecimalNumber(decimal: self).stringValue }
+        guard mantissa != 0 else { return "0" }
+        let digits = String(mantissa)
+        let count = digits.utf8.count
+        var text = sign == .minus ? "-" : ""
+        if exponent >= 0 {
+            text += digits
+            text += String(repeating: "0", count: exponent)
+        } else if count > -exponent {
+            let point = count + exponent
+            text += digits.prefix(point)
+            text += "."
+            text += digits.dropFirst(point)
+        } else {
+            text += "0."
+            text += String(repeating: "0", count: -exponent - count)
+            text += digits
+        }
+        return text
+    }
+
+    /// The mantissa when it fits 64 bits. Foundation keeps it public only as a `Decimal`, so it is
+    /// read from the value's bytes: NSDecimal's layout (4 bytes of exponent, length and flags,
+    /// then eight 16-bit words, least significant first), checked once against known values; on
+    /// any other layout every number goes through Foundation.
+    private static func smallMantissa(_ value: Decimal) -> UInt64? {
+        guard layoutIsNSDecimal else { return nil }
+        return words(value)
+    }
+
+    private static func words(_ value: Decimal) -> UInt64? {
+        withUnsafeBytes(of: value) { raw -> UInt64? in
+            guard raw.count == 20 else { return nil }
+            var mantissa: UInt64 = 0
+            for word in 0..<8 {
+                let bits = UInt64(raw.loadUnaligned(fromByteOffset: 4 + 2 * word, as: UInt16.self))
+                if word >= 4 {
+                    guard bits == 0 else { return nil }
+                } else {
+                    mantissa |= bits << (16 * UInt64(word))
+                }
+            }
+            return mantissa
+        }
+    }
+
+    private static let layoutIsNSDecimal: Bool = {
+        let probes: [(Decimal, UInt64?)] = [
+            (Decimal(0x0123_4567_89AB_CDEF as UInt64), 0x0123_4567_89AB_CDEF), (Decimal(1), 1), (Decimal(0), 0),
+            (Decimal(sign: .minus, exponent: -3, significand: Decimal(0xBEEF as UInt64)), 0xBEEF),
+            (Decimal(UInt64.max) * 65_536, nil),
+        ]
+        return probes.allSatisfy { words($0.0) == $0.1 }
+    }()
+}

@@ -126,11 +126,11 @@ struct EncodedCostRow {
         billingPeriodEnd = text(r.billingPeriodEnd)
         chargePeriodStart = text(r.chargePeriodStart)
         chargePeriodEnd = text(r.chargePeriodEnd)
-        billed = SQLiteStore.decimalText(r.billedCost)
-        effective = SQLiteStore.decimalText(r.effectiveCost)
-        list = SQLiteStore.decimalText(r.listCost)
-        contracted = SQLiteStore.decimalText(r.contractedCost)
-        quantity = r.consumedQuantity.map(SQLiteStore.decimalText)
+        billed = r.billedCost.exactText
+        effective = r.effectiveCost.exactText
+        list = r.listCost.exactText
+        contracted = r.contractedCost.exactText
+        quantity = r.consumedQuantity.map(\.exactText)
         tags = CanopyJSON.object(r.tags)
     }
 }
