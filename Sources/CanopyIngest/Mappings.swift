@@ -38,6 +38,7 @@ enum FOCUSMapping {
 
     static func record(_ row: Row, columns c: Columns) throws -> CostRecord {
         var columns: [String: String] = [:]
+        columns.reserveCapacity(c.others.count)
         for column in c.others {
             if let value = row.text(column) { columns[column.name] = value }
         }
