@@ -149,7 +149,19 @@ public struct CSVReader {
         var fieldStart = 0
         var quoted = false
         var fieldStarted = false
-        while let byte = try nextByte() {
+        while true {
+            if offset >= count, try !fill() { break }
+            // A run of ordinary bytes (up to the next quote, delimiter or line break) is copied
+            // at once; only the byte that ends it is looked at on its own.
+            let runEnd = Self.ordinaryRun(buffer, from: offset, to: count, quoted: quoted)
+            if runEnd > offset {
+                buffer.withUnsafeBufferPointer { record.append(contentsOf: UnsafeBufferPointer(rebasing: $0[offset..<runEnd])) }
+                if !quoted { fieldStarted = true }
+                offset = runEnd
+                continue
+            }
+            let byte = buffer[offset]
+            offset += 1
             if quoted {
                 if byte == UInt8(ascii: "\"") {
                     if try peekByte() == UInt8(ascii: "\"") {
@@ -159,7 +171,8 @@ public struct CSVReader {
                         quoted = false
                     }
                 } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
+                    // A line break inside quotes: part of the field.
+                    line += 1
                     record.append(byte)
                 }
                 continue
@@ -179,17 +192,32 @@ public struct CSVReader {
             case UInt8(ascii: "\r"):
                 if try peekByte() == UInt8(ascii: "\n") { continue }
                 record.append(byte)
-            case UInt8(ascii: "\n"):
+            default:  // "\n"
                 line += 1
                 ends.append(record.count)
                 return true
-            default:
-                record.append(byte)
-                fieldStarted = true
             }
         }
         if quoted { throw IngestError.at(file: path, line: recordLine, column: nil, "a quoted field is never closed") }
         ends.append(record.count)
         return true
+    }
+
+    /// Where the run of ordinary bytes from `start` ends: at a quote or a line feed inside quotes;
+    /// at a quote, comma, carriage return or line feed outside them.
+    private static func ordinaryRun(_ buffer: [UInt8], from start: Int, to end: Int, quoted: Bool) -> Int {
+        buffer.withUnsafeBufferPointer { b in
+            var index = start
+            if quoted {
+                while index < end, b[index] != UInt8(ascii: "\""), b[index] != UInt8(ascii: "\n") { index += 1 }
+            } else {
+                while index < end {
+                    let byte = b[index]
+                    if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\"") { break }
+                    index += 1
+                }
+            }
+            return index
+        }
     }
 }

@@ -47,6 +47,9 @@ struct CostColumnBuilder {
     private var positions: [String?: UInt32] = [:]
     private(set) var values: [String?] = []
     private(set) var rows: [UInt32] = []
+    /// The last row's value: exports repeat a value over runs of rows, and comparing it costs
+    /// less than hashing it.
+    private var last: (value: String?, position: UInt32)?
 
     init(rows: Int = 0) {
         // A column first seen after some rows: those rows do not have it.
@@ -62,14 +65,20 @@ struct CostColumnBuilder {
     /// Adds a row's value; returns its position among the distinct values.
     @discardableResult
     mutating func append(_ value: String?) -> UInt32 {
-        if let known = positions[value] {
-            rows.append(known)
-            return known
+        if let last, last.value == value {
+            rows.append(last.position)
+            return last.position
         }
-        let position = UInt32(values.count)
-        positions[value] = position
-        values.append(value)
+        let position: UInt32
+        if let known = positions[value] {
+            position = known
+        } else {
+            position = UInt32(values.count)
+            positions[value] = position
+            values.append(value)
+        }
         rows.append(position)
+        last = (value, position)
         return position
     }
 
