@@ -78,23 +78,52 @@ extension Decimal {
     public var exactText: String {
         guard !isNaN, let mantissa = Self.smallMantissa(self) else { return NSDecimalNumber(decimal: self).stringValue }
         guard mantissa != 0 else { return "0" }
-        let digits = String(mantissa)
-        let count = digits.utf8.count
-        var text = sign == .minus ? "-" : ""
-        if exponent >= 0 {
-            text += digits
-            text += String(repeating: "0", count: exponent)
-        } else if count > -exponent {
-            let point = count + exponent
-            text += digits.prefix(point)
-            text += "."
-            text += digits.dropFirst(point)
-        } else {
-            text += "0."
-            text += String(repeating: "0", count: -exponent - count)
-            text += digits
+        let exponent = exponent
+        let negative = sign == .minus
+        // At most 20 digits, a sign, "0." and the zeros an exponent (-128...127) adds.
+        return String(unsafeUninitializedCapacity: 24 + abs(exponent)) { out in
+            // The digits, written last first at the end of the buffer, then moved into place.
+            var count = 0
+            var rest = mantissa
+            while rest > 0 {
+                out[out.count - 1 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            let first = out.count - count
+            var length = 0
+            if negative {
+                out[0] = UInt8(ascii: "-")
+                length = 1
+            }
+            let integerDigits = exponent >= 0 ? count : max(count + exponent, 0)
+            if exponent < 0, integerDigits == 0 {
+                out[length] = UInt8(ascii: "0")
+                length += 1
+            }
+            for index in 0..<integerDigits {
+                out[length] = out[first + index]
+                length += 1
+            }
+            if exponent >= 0 {
+                for _ in 0..<exponent {
+                    out[length] = UInt8(ascii: "0")
+                    length += 1
+                }
+                return length
+            }
+            out[length] = UInt8(ascii: ".")
+            length += 1
+            for _ in 0..<max(-exponent - count, 0) {
+                out[length] = UInt8(ascii: "0")
+                length += 1
+            }
+            for index in integerDigits..<count {
+                out[length] = out[first + index]
+                length += 1
+            }
+            return length
         }
-        return text
     }
 
     /// The mantissa when it fits 64 bits. Foundation keeps it public only as a `Decimal`, so it is
