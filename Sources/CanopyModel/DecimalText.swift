@@ -126,6 +126,12 @@ extension Decimal {
         }
     }
 
+    /// Sign, mantissa and exponent, when the mantissa fits 64 bits (nil otherwise, and for NaN).
+    var smallParts: (negative: Bool, mantissa: UInt64, exponent: Int)? {
+        guard !isNaN, let mantissa = Self.smallMantissa(self) else { return nil }
+        return (sign == .minus, mantissa, exponent)
+    }
+
     /// The mantissa when it fits 64 bits. Foundation keeps it public only as a `Decimal`, so it is
     /// read from the value's bytes: NSDecimal's layout (4 bytes of exponent, length and flags,
     /// then eight 16-bit words, least significant first), checked once against known values; on
@@ -159,4 +165,58 @@ extension Decimal {
         ]
         return probes.allSatisfy { words($0.0) == $0.1 }
     }()
+}
+
+/// A running sum of decimals, exact, that adds most values as integers: those with at most 18
+/// decimal places and a 64-bit mantissa (every amount a billing export writes) are counted in
+/// units of 10⁻¹⁸ in a 128-bit integer; anything else, and the integer when it would overflow,
+/// goes to a `Decimal`. Foundation's decimal addition allocates and normalises on every call, and
+/// a ledger import adds four amounts a row.
+public struct ExactSum: Sendable {
+    private var units: Int128 = 0
+    private var rest: Decimal = 0
+
+    public init() {}
+
+    private static let scale = 18
+    private static let twoToThe64 = Decimal(UInt64.max) + 1
+    /// 10⁰ … 10¹⁸.
+    private static let powers: [Int128] = (0...18).map { power in (0..<power).reduce(Int128(1)) { value, _ in value * 10 } }
+
+    public mutating func add(_ value: Decimal) {
+        guard let parts = value.smallParts, parts.exponent <= 0, parts.exponent >= -Self.scale else {
+            rest += value
+            return
+        }
+        // At most 2⁶⁴ × 10¹⁸ ≈ 1.8 × 10³⁷, inside Int128's 1.7 × 10³⁸.
+        let magnitude = Int128(parts.mantissa) * Self.powers[parts.exponent + Self.scale]
+        let (sum, overflow) = units.addingReportingOverflow(parts.negative ? -magnitude : magnitude)
+        if overflow {
+            rest += Self.decimal(units)
+            units = parts.negative ? -magnitude : magnitude
+        } else {
+            units = sum
+        }
+    }
+
+    public mutating func add(_ other: ExactSum) {
+        rest += other.rest
+        let (sum, overflow) = units.addingReportingOverflow(other.units)
+        if overflow {
+            rest += Self.decimal(units)
+            units = other.units
+        } else {
+            units = sum
+        }
+    }
+
+    public var value: Decimal { units == 0 ? rest : rest + Self.decimal(units) }
+
+    /// Units of 10⁻¹⁸ as a decimal, exactly (a 128-bit magnitude fits a decimal's mantissa).
+    private static func decimal(_ units: Int128) -> Decimal {
+        let magnitude = units.magnitude
+        let high = Decimal(UInt64(truncatingIfNeeded: magnitude >> 64)), low = Decimal(UInt64(truncatingIfNeeded: magnitude))
+        let whole = high * twoToThe64 + low
+        return Decimal(sign: units < 0 ? .minus : .plus, exponent: -scale, significand: whole)
+    }
 }

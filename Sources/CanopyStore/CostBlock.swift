@@ -120,6 +120,13 @@ struct CostBlockBuilder {
     /// hold, and the day of each charge start.
     private var keys: Set<SIMD3<UInt32>> = []
     private var days: [UInt32: String] = [:]
+    /// The rows' sums per slice, the slice named by its values' positions: hashing nine small
+    /// integers a row, not nine strings, and the strings once a slice at the end.
+    private var sums: [SliceID: CostSums] = [:]
+
+    private struct SliceID: Hashable {
+        var chargeStart, billingAccount, subAccount, service, region, category, currency, resourceType, tags: UInt32
+    }
 
     init(period: String, provider: String) {
         self.period = period
@@ -135,30 +142,35 @@ struct CostBlockBuilder {
         if days[start] == nil { days[start] = e.day }
         _ = put(.chargePeriodEnd, e.chargePeriodEnd)
         _ = put(.hostProvider, r.hostProvider)
-        _ = put(.billingAccountID, r.billingAccountID)
+        let billingAccount = put(.billingAccountID, r.billingAccountID)
         _ = put(.billingAccountName, r.billingAccountName)
         let subAccount = put(.subAccountID, r.subAccountID)
         _ = put(.subAccountName, r.subAccountName)
-        _ = put(.billingCurrency, r.billingCurrency)
+        let currency = put(.billingCurrency, r.billingCurrency)
         _ = put(.billedCost, e.billed)
         _ = put(.effectiveCost, e.effective)
         _ = put(.listCost, e.list)
         _ = put(.contractedCost, e.contracted)
-        _ = put(.chargeCategory, r.chargeCategory)
+        let category = put(.chargeCategory, r.chargeCategory)
         _ = put(.chargeClass, r.chargeClass)
         _ = put(.chargeFrequency, r.chargeFrequency)
         let service = put(.serviceName, r.serviceName)
         _ = put(.serviceCategory, r.serviceCategory)
-        _ = put(.regionID, r.regionID)
+        let region = put(.regionID, r.regionID)
         _ = put(.resourceID, r.resourceID)
-        _ = put(.resourceType, r.resourceType)
+        let resourceType = put(.resourceType, r.resourceType)
         _ = put(.skuID, r.skuID)
         _ = put(.consumedQuantity, e.quantity)
         _ = put(.consumedUnit, r.consumedUnit)
         _ = put(.commitmentDiscountID, r.commitmentDiscountID)
         _ = put(.commitmentDiscountStatus, r.commitmentDiscountStatus)
-        _ = put(.tags, e.tags)
+        let tags = put(.tags, e.tags)
         keys.insert(SIMD3(start, subAccount, service))
+        sums[
+            SliceID(
+                chargeStart: start, billingAccount: billingAccount, subAccount: subAccount, service: service, region: region, category: category,
+                currency: currency, resourceType: resourceType, tags: tags), default: CostSums()
+        ].add(r)
         for (name, value) in r.columns {
             if let position = extraPositions[name] {
                 extras[position].append(value)
@@ -186,6 +198,23 @@ struct CostBlockBuilder {
         let subAccounts = typed[CostBlock.Typed.subAccountID.rawValue].values
         let services = typed[CostBlock.Typed.serviceName.rawValue].values
         return Set(keys.map { DrillDownKey(day: days[$0.x] ?? "", subAccount: subAccounts[Int($0.y)], service: services[Int($0.z)]) })
+    }
+
+    /// The block's sums per slice.
+    var slices: [CostSliceKey: CostSums] {
+        func text(_ column: CostBlock.Typed, _ position: UInt32) -> String? { typed[column.rawValue].values[Int(position)] }
+        var slices: [CostSliceKey: CostSums] = [:]
+        for (id, sums) in sums {
+            let day = CostDayKey(
+                period: period, provider: provider, day: days[id.chargeStart] ?? "", billingAccount: text(.billingAccountID, id.billingAccount) ?? "",
+                subAccount: text(.subAccountID, id.subAccount) ?? "", service: text(.serviceName, id.service) ?? "",
+                region: text(.regionID, id.region) ?? "", category: text(.chargeCategory, id.category) ?? "",
+                currency: text(.billingCurrency, id.currency) ?? "")
+            // Different positions can name one slice (two charge starts of one day).
+            slices[CostSliceKey(day: day, resourceType: text(.resourceType, id.resourceType) ?? "", tags: text(.tags, id.tags) ?? "{}"), default: CostSums()]
+                .add(sums)
+        }
+        return slices
     }
 
     func encoded() -> [UInt8] {

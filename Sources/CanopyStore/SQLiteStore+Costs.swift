@@ -96,6 +96,38 @@ public protocol CostRepository: Sendable {
     func deleteBudget(id: String, actor: String) async throws
 }
 
+/// One day's sums are kept per these (`cost_daily`).
+struct CostDayKey: Hashable {
+    var period, provider, day, billingAccount, subAccount, service, region, category, currency: String
+}
+
+/// …and split further by what allocation rules look at (`cost_slice`).
+struct CostSliceKey: Hashable {
+    var day: CostDayKey
+    var resourceType: String
+    var tags: String
+}
+
+/// The money of a day or a slice, summed exactly.
+struct CostSums {
+    var billed = ExactSum(), effective = ExactSum(), list = ExactSum()
+    var rows = 0
+
+    mutating func add(_ r: CostRecord) {
+        billed.add(r.billedCost)
+        effective.add(r.effectiveCost)
+        list.add(r.listCost)
+        rows += 1
+    }
+
+    mutating func add(_ other: CostSums) {
+        billed.add(other.billed)
+        effective.add(other.effective)
+        list.add(other.list)
+        rows += other.rows
+    }
+}
+
 /// A ledger row with its text encodings done (on the reading thread), as a block stores it.
 struct EncodedCostRow {
     var record: CostRecord
@@ -144,6 +176,8 @@ struct CostBlockWriter {
     }
 
     private var builders: [Key: CostBlockBuilder] = [:]
+    /// The sums of every block written, per slice.
+    private(set) var slices: [CostSliceKey: CostSums] = [:]
     private let insertBlock: Statement
     private let insertKey: Statement
 
@@ -165,7 +199,8 @@ struct CostBlockWriter {
         builders = [:]
     }
 
-    private func write(_ builder: CostBlockBuilder, importID: Int64, _ db: Database) throws {
+    private mutating func write(_ builder: CostBlockBuilder, importID: Int64, _ db: Database) throws {
+        for (key, sums) in builder.slices { slices[key, default: CostSums()].add(sums) }
         let data = Data(builder.encoded())
         try insertBlock.execute(arguments: [importID, builder.period, builder.provider, builder.rows, data])
         let block = db.lastInsertedRowID
@@ -281,29 +316,8 @@ extension SQLiteStore: CostRepository {
         }
     }
 
-    private struct DayKey: Hashable {
-        var period, provider, day, billingAccount, subAccount, service, region, category, currency: String
-    }
-
-    private struct SliceKey: Hashable {
-        var day: DayKey
-        var resourceType: String
-        var tags: String
-    }
-
-    private typealias Sums = (billed: Decimal, effective: Decimal, list: Decimal, rows: Int)
-
-    private static func add(_ r: CostRecord, to sums: inout Sums?) {
-        var s = sums ?? (0, 0, 0, 0)
-        s.billed += r.billedCost
-        s.effective += r.effectiveCost
-        s.list += r.listCost
-        s.rows += 1
-        sums = s
-    }
-
     /// Writes daily sums and slices of `importID`, whatever is there for their periods replaced.
-    private static func insertSums(_ db: Database, importID: Int64, days: [DayKey: Sums], slices: [SliceKey: Sums]) throws {
+    private static func insertSums(_ db: Database, importID: Int64, days: [CostDayKey: CostSums], slices: [CostSliceKey: CostSums]) throws {
         let daily = try db.makeStatement(
             sql: """
                 INSERT INTO cost_daily (import_id, period, provider, day, billing_account_id, sub_account_id, service_name, region_id,
@@ -312,7 +326,7 @@ extension SQLiteStore: CostRepository {
         for (key, sums) in days {
             try daily.execute(arguments: [
                 importID, key.period, key.provider, key.day, key.billingAccount, key.subAccount, key.service, key.region, key.category, key.currency,
-                decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
+                decimalText(sums.billed.value), decimalText(sums.effective.value), decimalText(sums.list.value), sums.rows,
             ])
         }
         let slice = try db.makeStatement(
@@ -325,7 +339,7 @@ extension SQLiteStore: CostRepository {
             let d = key.day
             try slice.execute(arguments: [
                 importID, d.period, d.provider, d.day, d.billingAccount, d.subAccount, d.service, d.region, d.category, key.resourceType, key.tags,
-                d.currency, decimalText(sums.billed), decimalText(sums.effective), decimalText(sums.list), sums.rows,
+                d.currency, decimalText(sums.billed.value), decimalText(sums.effective.value), decimalText(sums.list.value), sums.rows,
             ])
         }
     }
@@ -333,7 +347,7 @@ extension SQLiteStore: CostRepository {
     /// Recomputes every slice from the ledger rows (a database from before slices existed).
     static func rebuildSlices(_ db: Database) throws {
         try db.execute(sql: "DELETE FROM cost_slice")
-        var slices: [Int64: [SliceKey: Sums]] = [:]
+        var slices: [Int64: [CostSliceKey: CostSums]] = [:]
         let rows = try Row.fetchCursor(
             db,
             sql: """
@@ -341,15 +355,15 @@ extension SQLiteStore: CostRepository {
                     resource_type, tags, billing_currency, billed_cost, effective_cost, list_cost FROM cost_row
                 """)
         while let row = try rows.next() {
-            let day = DayKey(
+            let day = CostDayKey(
                 period: row["period"], provider: row["provider"], day: row["day"], billingAccount: row["billing_account_id"],
                 subAccount: row["sub_account_id"] ?? "", service: row["service_name"] ?? "", region: row["region_id"] ?? "",
                 category: row["charge_category"], currency: row["billing_currency"])
-            let key = SliceKey(day: day, resourceType: row["resource_type"] ?? "", tags: row["tags"])
-            var s = slices[row["import_id"], default: [:]][key] ?? (0, 0, 0, 0)
-            s.billed += decimal(row["billed_cost"])
-            s.effective += decimal(row["effective_cost"])
-            s.list += decimal(row["list_cost"])
+            let key = CostSliceKey(day: day, resourceType: row["resource_type"] ?? "", tags: row["tags"])
+            var s = slices[row["import_id"], default: [:]][key] ?? CostSums()
+            s.billed.add(decimal(row["billed_cost"]))
+            s.effective.add(decimal(row["effective_cost"]))
+            s.list.add(decimal(row["list_cost"]))
             s.rows += 1
             slices[row["import_id"], default: [:]][key] = s
         }
@@ -372,11 +386,8 @@ extension SQLiteStore: CostRepository {
             arguments: [file, sha256, format.rawValue, now, actor])
         let importID = db.lastInsertedRowID
         var blocks = try CostBlockWriter(db)
-        // Rows are summed per slice only; the daily sums are the slices folded at the end (a
-        // slice is a day key and more), so each row costs one dictionary update, not two.
-        var slices: [SliceKey: Sums] = [:]
         var count = 0
-        var total: Decimal = 0
+        var total = ExactSum()
         // Reading and encoding rows (CSV parsing, FOCUS mapping, decimal text) runs on a thread of
         // its own, a batch ahead of the writing: the two halves of an import cost about the same,
         // and a server has a second core.
@@ -385,28 +396,18 @@ extension SQLiteStore: CostRepository {
         defer { pipe.cancel() }
         while let batch = try pipe.take() {
             for e in batch {
-                let r = e.record
                 count += 1
-                total += r.billedCost
+                total.add(e.record.billedCost)
                 try blocks.append(e, importID: importID, db)
-                let key = DayKey(
-                    period: e.period, provider: r.provider, day: e.day, billingAccount: r.billingAccountID, subAccount: r.subAccountID ?? "",
-                    service: r.serviceName ?? "", region: r.regionID ?? "", category: r.chargeCategory, currency: r.billingCurrency)
-                add(r, to: &slices[SliceKey(day: key, resourceType: r.resourceType ?? "", tags: e.tags)])
             }
             pipe.giveBack(batch)
         }
         try blocks.finish(db)
+        // The daily sums are the slices folded (a slice is a day key and more).
+        let slices = blocks.slices
+        var sums: [CostDayKey: CostSums] = [:]
+        for (key, slice) in slices { sums[key.day, default: CostSums()].add(slice) }
         let periods = Set(slices.keys.map { "\($0.day.period) \($0.day.provider)" })
-        var sums: [DayKey: Sums] = [:]
-        for (key, slice) in slices {
-            var day = sums[key.day] ?? (0, 0, 0, 0)
-            day.billed += slice.billed
-            day.effective += slice.effective
-            day.list += slice.list
-            day.rows += slice.rows
-            sums[key.day] = day
-        }
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {
             let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
@@ -418,15 +419,15 @@ extension SQLiteStore: CostRepository {
         let sortedPeriods = periods.sorted()
         try db.execute(
             sql: "UPDATE cost_import SET rows = ?, periods = ?, billed_total = ? WHERE id = ?",
-            arguments: [count, try StoreCoding.text(sortedPeriods), decimalText(total), importID])
+            arguments: [count, try StoreCoding.text(sortedPeriods), decimalText(total.value), importID])
         _ = try appendAudit(
             db, actor: actor, action: "cost.import", target: "cost-import/\(importID)",
             details: [
                 "file": .string(URL(fileURLWithPath: file).lastPathComponent), "sha256": .string(sha256), "format": .string(format.rawValue),
-                "rows": .int(Int64(count)), "periods": .array(sortedPeriods.map(JSONValue.string)), "billed_total": .string(decimalText(total)),
+                "rows": .int(Int64(count)), "periods": .array(sortedPeriods.map(JSONValue.string)), "billed_total": .string(decimalText(total.value)),
             ], at: now)
         return CostImport(
-            id: importID, file: file, sha256: sha256, format: format, rows: count, periods: sortedPeriods, billedTotal: total, importedAt: now,
+            id: importID, file: file, sha256: sha256, format: format, rows: count, periods: sortedPeriods, billedTotal: total.value, importedAt: now,
             actor: actor)
     }
 

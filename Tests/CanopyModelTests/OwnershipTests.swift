@@ -101,4 +101,52 @@ struct OwnershipTests {
             #expect(Decimal(exactText: bad) == nil, "\(bad)")
         }
     }
+
+    /// Decimal text written directly reads back to the same number, and agrees with Foundation's.
+    @Test func exactTextWritesTheNumber() {
+        var random = SystemRandomNumberGenerator()
+        var cases: [Decimal] = [0, 1, -1, Decimal(string: "0.00000000894")!, Decimal(string: "1E-7")!, Decimal(string: "12345678901234567890.5")!]
+        for _ in 0..<5_000 {
+            let mantissa = Decimal(UInt64.random(in: 0...UInt64.max, using: &random) >> UInt64.random(in: 0..<64, using: &random))
+            cases.append(Decimal(sign: Bool.random(using: &random) ? .plus : .minus, exponent: Int.random(in: -30...30, using: &random), significand: mantissa))
+        }
+        for value in cases {
+            let text = value.exactText
+            #expect(Decimal(exactText: text) == value, "\(value) wrote \(text)")
+            #expect(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) == Decimal(string: NSDecimalNumber(decimal: value).stringValue, locale: Locale(identifier: "en_US_POSIX")))
+        }
+    }
+
+    /// Sums kept as integers where they can be agree with Foundation's decimal sum to the last
+    /// digit: amounts of up to 18 places, others with more places or above a unit (kept apart),
+    /// and totals that overflow 128 bits. (Every total here fits Decimal's 38 digits, so
+    /// Foundation's own sum is exact too.)
+    @Test func exactSumsAgreeWithDecimalArithmetic() {
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var values: [Decimal] = (0..<2_000).map { _ in
+                Decimal(
+                    sign: Bool.random(using: &random) ? .plus : .minus, exponent: Int.random(in: -18...0, using: &random),
+                    significand: Decimal(UInt64.random(in: 0..<1_000_000_000_000, using: &random)))
+            }
+            values += (0..<50).map { _ in
+                Decimal(sign: .plus, exponent: Int.random(in: -20 ... -19, using: &random), significand: Decimal(UInt64.random(in: 0..<1_000_000, using: &random)))
+            }
+            values += (0..<20).map { _ in Decimal(sign: .minus, exponent: Int.random(in: 1...2, using: &random), significand: Decimal(UInt64.random(in: 0..<1_000_000, using: &random))) }
+            values.shuffle(using: &random)
+            var sum = ExactSum()
+            for value in values { sum.add(value) }
+            #expect(sum.value == values.reduce(0, +), "round \(round)")
+            // Sums of sums, as slices fold into days.
+            var halves = (ExactSum(), ExactSum())
+            for (index, value) in values.enumerated() { index % 2 == 0 ? halves.0.add(value) : halves.1.add(value) }
+            halves.0.add(halves.1)
+            #expect(halves.0.value == sum.value)
+        }
+        // Ten amounts of 1.8 × 10¹⁹ overflow 128 bits counted in units of 10⁻¹⁸.
+        var large = ExactSum()
+        let amount = Decimal(UInt64.max - 7)
+        for _ in 0..<10 { large.add(amount) }
+        #expect(large.value == amount * 10)
+    }
 }

@@ -139,20 +139,4 @@ import Testing
         let tables = try await DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
         #expect(!tables.contains("cost_row") && tables.contains("cost_block"))
     }
-
-    /// Decimal text written directly reads back to the same number, and agrees with Foundation's.
-    @Test func decimalTextIsExact() {
-        var random = SeededRandom(seed: 5)
-        var cases: [Decimal] = [0, 1, -1, Decimal(string: "0.00000000894")!, Decimal(string: "1E-7")!, Decimal(string: "12345678901234567890.5")!]
-        for _ in 0..<5_000 {
-            let mantissa = Decimal(Int64(bitPattern: random.next() >> UInt64(random.next() % 64)))
-            let exponent = Int(random.next() % 60) - 30
-            cases.append(Decimal(sign: random.next() % 2 == 0 ? .plus : .minus, exponent: exponent, significand: mantissa))
-        }
-        for value in cases {
-            let text = value.exactText
-            #expect(Decimal(exactText: text) == value, "\(value) wrote \(text)")
-            #expect(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) == Decimal(string: NSDecimalNumber(decimal: value).stringValue, locale: Locale(identifier: "en_US_POSIX")))
-        }
-    }
 }
