@@ -128,7 +128,7 @@ struct CostSums {
     }
 }
 
-/// A ledger row with its text encodings done (on the reading thread), as a block stores it.
+/// A ledger row with its text encodings done, as a block stores it.
 struct EncodedCostRow {
     var record: CostRecord
     var period, day: String
@@ -211,7 +211,7 @@ struct CostBlockWriter {
     }
 }
 
-/// Batches of encoded rows between the reading thread and the writing one. At most `depth`
+/// Batches of rows between the reading thread and the writing one. At most `depth`
 /// batches wait, so memory stays bounded whatever the file's size; the reader's error reaches
 /// the writer, and a writer that stops (an SQLite error) stops the reader.
 ///
@@ -223,14 +223,14 @@ final class CostRowPipe: @unchecked Sendable {
     static let batchSize = 1_024
     static let depth = 4
     private let condition = NSCondition()
-    private var batches: [[EncodedCostRow]] = []
-    private var spent: [[EncodedCostRow]] = []
+    private var batches: [[CostRecord]] = []
+    private var spent: [[CostRecord]] = []
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
 
     /// Hands a batch over, waiting while the writer is `depth` behind; false once cancelled.
-    func put(_ batch: [EncodedCostRow]) -> Bool {
+    func put(_ batch: [CostRecord]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while batches.count >= Self.depth, !cancelled { condition.wait() }
@@ -241,14 +241,14 @@ final class CostRowPipe: @unchecked Sendable {
     }
 
     /// The writer is done with a batch.
-    func giveBack(_ batch: [EncodedCostRow]) {
+    func giveBack(_ batch: [CostRecord]) {
         condition.lock()
         if spent.count <= Self.depth { spent.append(batch) }
         condition.unlock()
     }
 
     /// An empty batch to fill: one the writer gave back, emptied here (on the reader's thread).
-    func emptyBatch() -> [EncodedCostRow] {
+    func emptyBatch() -> [CostRecord] {
         condition.lock()
         var batch = spent.popLast() ?? []
         condition.unlock()
@@ -267,7 +267,7 @@ final class CostRowPipe: @unchecked Sendable {
     }
 
     /// The next batch; nil at the end; the reader's error, if it failed.
-    func take() throws -> [EncodedCostRow]? {
+    func take() throws -> [CostRecord]? {
         condition.lock()
         defer { condition.unlock() }
         while batches.isEmpty, !finished { condition.wait() }
@@ -388,17 +388,19 @@ extension SQLiteStore: CostRepository {
         var blocks = try CostBlockWriter(db)
         var count = 0
         var total = ExactSum()
-        // Reading and encoding rows (CSV parsing, FOCUS mapping, decimal text) runs on a thread of
-        // its own, a batch ahead of the writing: the two halves of an import cost about the same,
-        // and a server has a second core.
+        // Reading rows (CSV parsing, FOCUS mapping) runs on a thread of its own, a batch ahead of
+        // the writing (text encodings, blocks, sums): the two halves cost about the same, and a
+        // server has a second core.
         let pipe = CostRowPipe()
-        Thread.detachNewThread { Self.encodeRows(from: box, into: pipe) }
+        Thread.detachNewThread { Self.readRows(from: box, into: pipe) }
         defer { pipe.cancel() }
+        var calendar: [Date: (month: String, day: String)] = [:]
+        var dates: [Date: String] = [:]
         while let batch = try pipe.take() {
-            for e in batch {
+            for record in batch {
                 count += 1
-                total.add(e.record.billedCost)
-                try blocks.append(e, importID: importID, db)
+                total.add(record.billedCost)
+                try blocks.append(EncodedCostRow(record, calendar: &calendar, dates: &dates), importID: importID, db)
             }
             pipe.giveBack(batch)
         }
@@ -431,15 +433,13 @@ extension SQLiteStore: CostRepository {
             actor: actor)
     }
 
-    /// The producing half of an import: rows read from the file and encoded as the ledger stores
-    /// them, handed over in batches until the file ends, it fails, or the import stops taking them.
-    private static func encodeRows(from box: SourceBox, into pipe: CostRowPipe) {
-        var calendar: [Date: (month: String, day: String)] = [:]
-        var dates: [Date: String] = [:]
+    /// The reading half of an import: rows read from the file and handed over in batches until
+    /// the file ends, it fails, or the import stops taking them.
+    private static func readRows(from box: SourceBox, into pipe: CostRowPipe) {
         var batch = pipe.emptyBatch()
         do {
             while let r = try box.source.next() {
-                batch.append(EncodedCostRow(r, calendar: &calendar, dates: &dates))
+                batch.append(r)
                 if batch.count == CostRowPipe.batchSize {
                     guard pipe.put(batch) else { return }
                     batch = pipe.emptyBatch()
