@@ -31,7 +31,8 @@ let package = Package(
     targets: [
         .target(name: "CanopyModel", swiftSettings: swiftSettings),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "CanopyIngest", dependencies: ["CanopyModel", "CZlib"], swiftSettings: swiftSettings),
+        .target(
+            name: "CanopyIngest", dependencies: ["CanopyModel", "CZlib", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "CanopyFinOps", dependencies: ["CanopyModel", "CanopyStore"], swiftSettings: swiftSettings),
         .target(
             name: "CanopyLake",

@@ -1,24 +1,37 @@
 import CZlib
+import CanopyModel
+import Crypto
 import Foundation
 
 /// Bytes read in pieces from somewhere: a file, or a gzip stream over one.
 protocol ByteSource {
     /// Up to `buffer.count` bytes into `buffer`; 0 at the end.
     mutating func read(into buffer: inout [UInt8]) throws -> Int
+    /// The SHA-256 of the file's own bytes (hex), once it has been read to its end.
+    var fileSHA256: String? { get }
 }
 
-/// A file read in 1 MiB pieces.
+/// A file read in 1 MiB pieces; when `hashing`, hashed as it is read, so an import learns the
+/// file's digest without reading it a second time.
 struct FileByteSource: ByteSource {
     let handle: FileHandle
+    private var hasher: SHA256?
+    private(set) var fileSHA256: String?
 
-    init(path: String) throws {
+    init(path: String, hashing: Bool = false) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw IngestError.file(path, "cannot be read (missing, or no permission)") }
         self.handle = handle
+        hasher = hashing ? SHA256() : nil
     }
 
     mutating func read(into buffer: inout [UInt8]) throws -> Int {
         let data = try handle.read(upToCount: buffer.count) ?? Data()
         data.copyBytes(to: &buffer, count: data.count)
+        if data.isEmpty {
+            if fileSHA256 == nil, let hasher { fileSHA256 = hasher.finalize().hexEncoded }
+        } else {
+            hasher?.update(data: data)
+        }
         return data.count
     }
 }
@@ -35,8 +48,8 @@ final class GzipByteSource: ByteSource {
     private var sawInput = false
     private let path: String
 
-    init(path: String) throws {
-        inner = try FileByteSource(path: path)
+    init(path: String, hashing: Bool = false) throws {
+        inner = try FileByteSource(path: path, hashing: hashing)
         self.path = path
         // 15 + 32: a gzip or zlib header, detected.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -45,6 +58,9 @@ final class GzipByteSource: ByteSource {
     }
 
     deinit { inflateEnd(&stream) }
+
+    /// The digest of the compressed file, as stored.
+    var fileSHA256: String? { inner.fileSHA256 }
 
     func read(into buffer: inout [UInt8]) throws -> Int {
         while true {

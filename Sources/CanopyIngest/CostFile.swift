@@ -27,6 +27,9 @@ public struct CostFile: CostRowSource {
 
     public static func open(_ path: String) throws -> CostFile { try CostFile(path: path) }
 
+    /// The SHA-256 of the file (hex), once every row has been read: hashed as it is read.
+    public var sha256: String? { reader.fileSHA256 }
+
     init(path: String) throws {
         self.path = path
         var reader = try CSVReader(path: path)

@@ -95,6 +95,13 @@ extension CostRecord {
 /// constant memory inside one transaction. An error stops the import and nothing is kept.
 public protocol CostRowSource {
     mutating func next() throws -> CostRecord?
+    /// The SHA-256 (hex) of what the rows were read from, once `next()` has returned nil; nil
+    /// when the source does not know it.
+    var sha256: String? { get }
+}
+
+extension CostRowSource {
+    public var sha256: String? { nil }
 }
 
 /// What an import file is, as detected from its header.

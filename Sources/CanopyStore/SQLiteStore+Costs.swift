@@ -65,8 +65,10 @@ public struct CostQuery: Sendable, Hashable {
 public protocol CostRepository: Sendable {
     /// Imports rows in one transaction: every billing period of every provider the rows cover is
     /// replaced by them, and nothing is kept if a row fails. Returns nil when this very file
-    /// (by SHA-256) is already what the ledger holds for all its periods.
-    func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport?
+    /// (by SHA-256) is already what the ledger holds for all its periods. A nil `sha256` is the
+    /// source's own (`CostRowSource.sha256`), known once it is read: an unchanged file is then
+    /// found after reading it, and the transaction rolled back.
+    func importCosts(file: String, sha256: String?, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport?
     func costImports() async throws -> [CostImport]
     func costDays(_ query: CostQuery) async throws -> [CostDay]
     /// The billing periods (`YYYY-MM`) the ledger holds, oldest first.
@@ -299,7 +301,7 @@ extension SQLiteStore: CostRepository {
     static func decimalText(_ value: Decimal) -> String { NSDecimalNumber(decimal: value).stringValue }
     static func decimal(_ text: String) -> Decimal { Decimal(exactText: text) ?? 0 }
 
-    public func importCosts(file: String, sha256: String, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport? {
+    public func importCosts(file: String, sha256: String?, format: CostFormat, rows: sending any CostRowSource, actor: String) async throws -> CostImport? {
         let box = SourceBox(rows)
         let writer = self.writer
         // A long import reads and writes synchronously: on a thread of its own, so it never
@@ -309,11 +311,29 @@ extension SQLiteStore: CostRepository {
                 do {
                     let result = try writer.write { db in try Self.importCosts(db, file: file, sha256: sha256, format: format, box: box, actor: actor) }
                     continuation.resume(returning: result)
+                } catch is UnchangedFile {
+                    continuation.resume(returning: nil)
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
         }
+    }
+
+    /// Thrown inside an import's transaction to roll it back: the file was read and is what the
+    /// ledger holds already.
+    private struct UnchangedFile: Error {}
+
+    /// Whether an import of this very file (by SHA-256) is still what the ledger holds for every
+    /// period it covered.
+    private static func holdsCurrently(_ db: Database, sha256: String) throws -> Bool {
+        for previous in try Row.fetchAll(db, sql: "SELECT id, periods FROM cost_import WHERE sha256 = ? ORDER BY id DESC", arguments: [sha256]) {
+            let periods = try StoreCoding.decode([String].self, previous["periods"])
+            let current = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT period, provider FROM cost_block WHERE import_id = ?)", arguments: [previous["id"] as Int64]) ?? 0
+            if current == periods.count, !periods.isEmpty { return true }
+        }
+        return false
     }
 
     /// Writes daily sums and slices of `importID`, whatever is there for their periods replaced.
@@ -371,19 +391,14 @@ extension SQLiteStore: CostRepository {
     }
 
     private static func importCosts(
-        _ db: Database, file: String, sha256: String, format: CostFormat, box: SourceBox, actor: String
+        _ db: Database, file: String, sha256 known: String?, format: CostFormat, box: SourceBox, actor: String
     ) throws -> CostImport? {
         // The same file again, still current for all it covered: nothing to do.
-        for previous in try Row.fetchAll(db, sql: "SELECT id, periods FROM cost_import WHERE sha256 = ? ORDER BY id DESC", arguments: [sha256]) {
-            let periods = try StoreCoding.decode([String].self, previous["periods"])
-            let current = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT period, provider FROM cost_block WHERE import_id = ?)", arguments: [previous["id"] as Int64]) ?? 0
-            if current == periods.count, !periods.isEmpty { return nil }
-        }
+        if let known, try holdsCurrently(db, sha256: known) { return nil }
         let now = Date()
         try db.execute(
             sql: "INSERT INTO cost_import (file, sha256, format, rows, periods, billed_total, imported_at, actor) VALUES (?, ?, ?, 0, '[]', '0', ?, ?)",
-            arguments: [file, sha256, format.rawValue, now, actor])
+            arguments: [file, known ?? "", format.rawValue, now, actor])
         let importID = db.lastInsertedRowID
         var blocks = try CostBlockWriter(db)
         var count = 0
@@ -405,6 +420,10 @@ extension SQLiteStore: CostRepository {
             pipe.giveBack(batch)
         }
         try blocks.finish(db)
+        // Known now if it was not before (the reader hashed the file); the same file as one the
+        // ledger holds already leaves everything as it was.
+        let sha256 = known ?? box.source.sha256 ?? ""
+        if known == nil, !sha256.isEmpty, try Self.holdsCurrently(db, sha256: sha256) { throw UnchangedFile() }
         // The daily sums are the slices folded (a slice is a day key and more).
         let slices = blocks.slices
         var sums: [CostDayKey: CostSums] = [:]
@@ -420,8 +439,8 @@ extension SQLiteStore: CostRepository {
         try insertSums(db, importID: importID, days: sums, slices: slices)
         let sortedPeriods = periods.sorted()
         try db.execute(
-            sql: "UPDATE cost_import SET rows = ?, periods = ?, billed_total = ? WHERE id = ?",
-            arguments: [count, try StoreCoding.text(sortedPeriods), decimalText(total.value), importID])
+            sql: "UPDATE cost_import SET sha256 = ?, rows = ?, periods = ?, billed_total = ? WHERE id = ?",
+            arguments: [sha256, count, try StoreCoding.text(sortedPeriods), decimalText(total.value), importID])
         _ = try appendAudit(
             db, actor: actor, action: "cost.import", target: "cost-import/\(importID)",
             details: [

@@ -169,6 +169,27 @@ import Testing
         #expect(try await store.auditLog(limit: 10).filter { $0.action == "cost.import" }.count == 3)
     }
 
+    /// A file imported without its digest is hashed as it is read: the digest stored is the
+    /// file's (as Python's hashlib has it, gzip bytes as stored), and the same file again is found
+    /// unchanged after reading it, with nothing written.
+    @Test func aFileHashedAsItIsReadIsFoundUnchanged() async throws {
+        let store = try SQLiteStore()
+        let plain = try Self.write(Self.focusHeader + "\n" + Self.focusLine("10") + "\n" + Self.focusLine("2.5", period: "2025-02") + "\n")
+        let gzip = plain + ".gz"
+        defer { try? FileManager.default.removeItem(atPath: gzip) }
+        #expect(try await Subprocess.run(["python3", "-c", "import gzip,shutil,sys; shutil.copyfileobj(open(sys.argv[1],'rb'), gzip.open(sys.argv[2],'wb'))", plain, gzip]).status == 0)
+        for path in [plain, gzip] {
+            let expected = try await Subprocess.run(["python3", "-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", path])
+            let imported = try #require(try await store.importCosts(file: path, sha256: nil, format: .focus10, rows: try CostFile.open(path), actor: "t"))
+            #expect(imported.sha256 == expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(try await store.importCosts(file: path, sha256: nil, format: .focus10, rows: try CostFile.open(path), actor: "t") == nil)
+        }
+        // The gzip file replaced the plain one's periods; each unchanged import wrote nothing.
+        #expect(try await store.costImports().count == 2)
+        #expect(try await store.auditLog(limit: 10).filter { $0.action == "cost.import" }.count == 2)
+        #expect(try await Self.ledgerTotals(store) == ["2025-01 AWS": 10, "2025-02 AWS": Decimal(string: "2.5")!])
+    }
+
     @Test func curTwoPointZeroMapsLikeLegacyCUR() async throws {
         let header = "bill_payer_account_id,bill_billing_period_start_date,bill_billing_period_end_date,line_item_usage_account_id,line_item_line_item_type,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,line_item_unblended_cost,line_item_currency_code,line_item_usage_amount,product_region,resource_tags"
         let line = "111,2025-03-01T00:00:00.000Z,2025-04-01T00:00:00.000Z,599006413549,Usage,2025-03-02T00:00:00.000Z,2025-03-02T01:00:00.000Z,AmazonEC2,0.0464,USD,1,us-east-1,\"{\"\"user_App\"\": \"\"scada\"\"}\""
