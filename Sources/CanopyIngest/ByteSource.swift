@@ -3,6 +3,14 @@ import CanopyModel
 import Crypto
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+    private let systemRead = Glibc.read
+#elseif canImport(Darwin)
+    import Darwin
+    private let systemRead = Darwin.read
+#endif
+
 /// Bytes read in pieces from somewhere: a file, or a gzip stream over one.
 protocol ByteSource {
     /// Up to `buffer.count` bytes into `buffer`; 0 at the end.
@@ -15,24 +23,34 @@ protocol ByteSource {
 /// file's digest without reading it a second time.
 struct FileByteSource: ByteSource {
     let handle: FileHandle
+    let path: String
     private var hasher: SHA256?
     private(set) var fileSHA256: String?
 
     init(path: String, hashing: Bool = false) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw IngestError.file(path, "cannot be read (missing, or no permission)") }
         self.handle = handle
+        self.path = path
         hasher = hashing ? SHA256() : nil
     }
 
     mutating func read(into buffer: inout [UInt8]) throws -> Int {
-        let data = try handle.read(upToCount: buffer.count) ?? Data()
-        data.copyBytes(to: &buffer, count: data.count)
-        if data.isEmpty {
+        // Straight into the buffer: `FileHandle.read(upToCount:)` would allocate a `Data` and
+        // copy it again, and a ledger import reads gigabytes.
+        let descriptor = handle.fileDescriptor
+        let count = try buffer.withUnsafeMutableBytes { raw -> Int in
+            while true {
+                let count = systemRead(descriptor, raw.baseAddress, raw.count)
+                if count >= 0 { return count }
+                guard errno == EINTR else { throw IngestError.file(path, "cannot be read: \(String(cString: strerror(errno)))") }
+            }
+        }
+        if count == 0 {
             if fileSHA256 == nil, let hasher { fileSHA256 = hasher.finalize().hexEncoded }
         } else {
-            hasher?.update(data: data)
+            buffer.withUnsafeBytes { hasher?.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
-        return data.count
+        return count
     }
 }
 

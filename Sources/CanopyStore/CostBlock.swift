@@ -44,18 +44,22 @@ enum CostBlock {
 
 /// One column of a block being built: its distinct values and each row's position among them.
 struct CostColumnBuilder {
-    private var positions: [String?: UInt32] = [:]
     private(set) var values: [String?] = []
     private(set) var rows: [UInt32] = []
     /// The last row's value: exports repeat a value over runs of rows, and comparing it costs
     /// less than hashing it.
     private var last: (value: String?, position: UInt32)?
+    /// Where each distinct value is, by hash: open addressing, linear probing, never more than
+    /// half full; a slot holds a position + 1 (0: empty). A dictionary of strings would hash
+    /// each value with SipHash, and a block writes forty values a row; a value's bytes are
+    /// hashed here eight at a time, and each distinct value's hash is kept for the probes.
+    private var slots = [UInt32](repeating: 0, count: 64)
+    private var hashes: [UInt64] = []
 
     init(rows: Int = 0) {
         // A column first seen after some rows: those rows do not have it.
         if rows > 0 {
-            positions[nil] = 0
-            values.append(nil)
+            insert(nil, hash: Self.hash(nil))
             self.rows = Array(repeating: 0, count: rows)
         }
     }
@@ -69,17 +73,68 @@ struct CostColumnBuilder {
             rows.append(last.position)
             return last.position
         }
-        let position: UInt32
-        if let known = positions[value] {
-            position = known
-        } else {
-            position = UInt32(values.count)
-            positions[value] = position
-            values.append(value)
+        let hash = Self.hash(value)
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        var position: UInt32?
+        while slots[slot] != 0 {
+            let candidate = slots[slot] - 1
+            if hashes[Int(candidate)] == hash, values[Int(candidate)] == value {
+                position = candidate
+                break
+            }
+            slot = (slot + 1) & mask
         }
-        rows.append(position)
-        last = (value, position)
+        let found = position ?? insert(value, hash: hash)
+        rows.append(found)
+        last = (value, found)
+        return found
+    }
+
+    /// Adds a distinct value; returns its position.
+    private mutating func insert(_ value: String?, hash: UInt64) -> UInt32 {
+        let position = UInt32(values.count)
+        values.append(value)
+        hashes.append(hash)
+        if values.count * 2 > slots.count {
+            slots = [UInt32](repeating: 0, count: slots.count * 2)
+            for (index, known) in hashes.enumerated() { place(UInt32(index), hash: known) }
+        } else {
+            place(position, hash: hash)
+        }
         return position
+    }
+
+    private mutating func place(_ position: UInt32, hash: UInt64) {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = position + 1
+    }
+
+    /// A value's bytes mixed eight at a time (not for untrusted keys: a block's values are the
+    /// importer's own file, and a collision only costs a probe).
+    static func hash(_ value: String?) -> UInt64 {
+        guard var value else { return 0x6A09_E667_F3BC_C908 }
+        return value.withUTF8 { bytes in
+            let raw = UnsafeRawBufferPointer(bytes)
+            var hash = UInt64(raw.count) &* 0x9E37_79B9_7F4A_7C15
+            var index = 0
+            while index + 8 <= raw.count {
+                hash = (hash ^ raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+                hash ^= hash >> 32
+                index += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < raw.count {
+                tail |= UInt64(raw[index]) << shift
+                shift += 8
+                index += 1
+            }
+            hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+            return hash ^ (hash >> 29)
+        }
     }
 
     func encode(into out: inout [UInt8]) {
