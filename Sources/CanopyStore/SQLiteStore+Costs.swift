@@ -139,18 +139,25 @@ struct EncodedCostRow {
     var quantity: String?
     var tags: String
 
-    /// `calendar` and `dates` remember what they computed: rows repeat their dates.
-    init(_ r: CostRecord, calendar: inout [Date: (month: String, day: String)], dates: inout [Date: String]) {
+    /// What text encodings computed, kept for the rows that follow: rows repeat their dates, and
+    /// a resource's rows repeat its tags.
+    struct Memo {
+        fileprivate var calendar: [Date: (month: String, day: String)] = [:]
+        fileprivate var dates: [Date: String] = [:]
+        fileprivate var tags: [[String: String]: String] = [:]
+    }
+
+    init(_ r: CostRecord, memo: inout Memo) {
         func text(_ date: Date) -> String {
-            if let known = dates[date] { return known }
+            if let known = memo.dates[date] { return known }
             let value = CostBlock.text(date)
-            dates[date] = value
+            memo.dates[date] = value
             return value
         }
         func days(_ date: Date) -> (month: String, day: String) {
-            if let known = calendar[date] { return known }
+            if let known = memo.calendar[date] { return known }
             let value = (CostCalendar.month(date), CostCalendar.day(date))
-            calendar[date] = value
+            memo.calendar[date] = value
             return value
         }
         record = r
@@ -165,7 +172,16 @@ struct EncodedCostRow {
         list = r.listCost.exactText
         contracted = r.contractedCost.exactText
         quantity = r.consumedQuantity.map(\.exactText)
-        tags = CanopyJSON.object(r.tags)
+        if r.tags.isEmpty {
+            tags = "{}"
+        } else if let known = memo.tags[r.tags] {
+            tags = known
+        } else {
+            tags = CanopyJSON.object(r.tags)
+            // Bounded: an export with ever new tag sets starts over rather than grows.
+            if memo.tags.count >= 16_384 { memo.tags.removeAll(keepingCapacity: true) }
+            memo.tags[r.tags] = tags
+        }
     }
 }
 
@@ -409,13 +425,12 @@ extension SQLiteStore: CostRepository {
         let pipe = CostRowPipe()
         Thread.detachNewThread { Self.readRows(from: box, into: pipe) }
         defer { pipe.cancel() }
-        var calendar: [Date: (month: String, day: String)] = [:]
-        var dates: [Date: String] = [:]
+        var memo = EncodedCostRow.Memo()
         while let batch = try pipe.take() {
             for record in batch {
                 count += 1
                 total.add(record.billedCost)
-                try blocks.append(EncodedCostRow(record, calendar: &calendar, dates: &dates), importID: importID, db)
+                try blocks.append(EncodedCostRow(record, memo: &memo), importID: importID, db)
             }
             pipe.giveBack(batch)
         }
@@ -606,11 +621,10 @@ extension SQLiteStore: CostRepository {
     /// in the order they were imported, and drops `cost_row`.
     static func moveCostRowsIntoBlocks(_ db: Database) throws {
         var blocks = try CostBlockWriter(db)
-        var calendar: [Date: (month: String, day: String)] = [:]
-        var dates: [Date: String] = [:]
+        var memo = EncodedCostRow.Memo()
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM cost_row ORDER BY id")
         while let row = try rows.next() {
-            try blocks.append(EncodedCostRow(try legacyCostRecord(row), calendar: &calendar, dates: &dates), importID: row["import_id"], db)
+            try blocks.append(EncodedCostRow(try legacyCostRecord(row), memo: &memo), importID: row["import_id"], db)
         }
         try blocks.finish(db)
         try db.execute(sql: "DROP TABLE cost_row")

@@ -42,10 +42,9 @@ import Testing
     }
 
     static func block(_ records: [CostRecord]) -> CostBlockBuilder {
-        var calendar: [Date: (month: String, day: String)] = [:]
-        var dates: [Date: String] = [:]
+        var memo = EncodedCostRow.Memo()
         var builder = CostBlockBuilder(period: "2024-09", provider: "AWS")
-        for record in records { builder.append(EncodedCostRow(record, calendar: &calendar, dates: &dates)) }
+        for record in records { builder.append(EncodedCostRow(record, memo: &memo)) }
         return builder
     }
 
