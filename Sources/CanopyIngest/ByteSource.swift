@@ -15,23 +15,17 @@ import Foundation
 protocol ByteSource {
     /// Up to `buffer.count` bytes into `buffer`; 0 at the end.
     mutating func read(into buffer: inout [UInt8]) throws -> Int
-    /// The SHA-256 of the file's own bytes (hex), once it has been read to its end.
-    var fileSHA256: String? { get }
 }
 
-/// A file read in 1 MiB pieces; when `hashing`, hashed as it is read, so an import learns the
-/// file's digest without reading it a second time.
+/// A file read in 1 MiB pieces.
 struct FileByteSource: ByteSource {
     let handle: FileHandle
     let path: String
-    private var hasher: SHA256?
-    private(set) var fileSHA256: String?
 
-    init(path: String, hashing: Bool = false) throws {
+    init(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw IngestError.file(path, "cannot be read (missing, or no permission)") }
         self.handle = handle
         self.path = path
-        hasher = hashing ? SHA256() : nil
     }
 
     mutating func read(into buffer: inout [UInt8]) throws -> Int {
@@ -44,11 +38,6 @@ struct FileByteSource: ByteSource {
                 if count >= 0 { return count }
                 guard errno == EINTR else { throw IngestError.file(path, "cannot be read: \(String(cString: strerror(errno)))") }
             }
-        }
-        if count == 0 {
-            if fileSHA256 == nil, let hasher { fileSHA256 = hasher.finalize().hexEncoded }
-        } else {
-            buffer.withUnsafeBytes { hasher?.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
         return count
     }
@@ -66,8 +55,8 @@ final class GzipByteSource: ByteSource {
     private var sawInput = false
     private let path: String
 
-    init(path: String, hashing: Bool = false) throws {
-        inner = try FileByteSource(path: path, hashing: hashing)
+    init(path: String) throws {
+        inner = try FileByteSource(path: path)
         self.path = path
         // 15 + 32: a gzip or zlib header, detected.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -76,9 +65,6 @@ final class GzipByteSource: ByteSource {
     }
 
     deinit { inflateEnd(&stream) }
-
-    /// The digest of the compressed file, as stored.
-    var fileSHA256: String? { inner.fileSHA256 }
 
     func read(into buffer: inout [UInt8]) throws -> Int {
         while true {
@@ -112,6 +98,66 @@ final class GzipByteSource: ByteSource {
                 }
             }
             if produced > 0 { return produced }
+        }
+    }
+}
+
+/// The SHA-256 of a file, computed on a thread of its own while the file is imported: a second
+/// read from the page cache on a core the import leaves partly idle, instead of hashing on the
+/// thread that parses (the slower half of an import) or a whole pass before it.
+final class FileDigest: Sendable {
+    private let state = State()
+
+    init(path: String) {
+        let state = state
+        Thread.detachNewThread { state.run(path) }
+    }
+
+    /// Dropped before its value was asked for (the import failed): the hashing stops.
+    deinit { state.cancel() }
+
+    /// The digest (hex), waiting for the hashing to finish.
+    func value() throws -> String { try state.value() }
+
+    private final class State: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var result: Result<String, any Error>?
+        private var cancelled = false
+
+        func run(_ path: String) {
+            let outcome = Result { try hash(path) }
+            condition.lock()
+            result = outcome
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func cancel() {
+            condition.lock()
+            cancelled = true
+            condition.unlock()
+        }
+
+        func value() throws -> String {
+            condition.lock()
+            defer { condition.unlock() }
+            while result == nil { condition.wait() }
+            return try result!.get()
+        }
+
+        private func hash(_ path: String) throws -> String {
+            var source = try FileByteSource(path: path)
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var hasher = SHA256()
+            while true {
+                condition.lock()
+                let stop = cancelled
+                condition.unlock()
+                if stop { throw IngestError.file(path, "hashing was stopped") }
+                let count = try source.read(into: &buffer)
+                if count == 0 { return hasher.finalize().hexEncoded }
+                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
         }
     }
 }

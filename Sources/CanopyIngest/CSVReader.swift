@@ -31,7 +31,7 @@ public struct CSVReader {
 
     public init(path: String) throws {
         self.path = path
-        source = isGzip(path) ? try GzipByteSource(path: path, hashing: true) : try FileByteSource(path: path, hashing: true)
+        source = isGzip(path) ? try GzipByteSource(path: path) : try FileByteSource(path: path)
     }
 
     /// A whole small file as records keyed by the header's names (reference tables; an import
@@ -75,9 +75,6 @@ public struct CSVReader {
     /// Both are reused from record to record, so reading allocates nothing but the strings.
     private var record: [UInt8] = []
     private var ends: [Int] = []
-
-    /// The SHA-256 of the file's bytes (hex), once every record has been read.
-    var fileSHA256: String? { source.fileSHA256 }
 
     /// Reads the header; a header without commas but with `;` or tabs is a wrong-delimiter error.
     public mutating func readHeader() throws {

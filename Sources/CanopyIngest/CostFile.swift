@@ -27,14 +27,17 @@ public struct CostFile: CostRowSource {
 
     public static func open(_ path: String) throws -> CostFile { try CostFile(path: path) }
 
-    /// The SHA-256 of the file (hex), once every row has been read: hashed as it is read.
-    public var sha256: String? { reader.fileSHA256 }
+    /// The SHA-256 of the file as stored (hex; a gzip file's compressed bytes), hashed while its
+    /// rows are read; asked for once they all have been, it waits for the hashing to finish.
+    public var sha256: String? { try? digest.value() }
+    private let digest: FileDigest
 
     init(path: String) throws {
         self.path = path
         var reader = try CSVReader(path: path)
         try reader.readHeader()
         let header = reader.header
+        digest = FileDigest(path: path)
         var index: [String: Int] = [:]
         for (position, name) in header.enumerated() where index[name] == nil { index[name] = position }
         var lower: [String: Int] = [:]
