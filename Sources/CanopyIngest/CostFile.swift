@@ -25,19 +25,20 @@ public struct CostFile: CostRowSource {
         var provider: String
     }
 
-    public static func open(_ path: String) throws -> CostFile { try CostFile(path: path) }
+    /// `hashing: false` when the caller has the file's digest already (`sha256` is then nil).
+    public static func open(_ path: String, hashing: Bool = true) throws -> CostFile { try CostFile(path: path, hashing: hashing) }
 
     /// The SHA-256 of the file as stored (hex; a gzip file's compressed bytes), hashed while its
     /// rows are read; asked for once they all have been, it waits for the hashing to finish.
-    public var sha256: String? { try? digest.value() }
-    private let digest: FileDigest
+    public var sha256: String? { try? digest?.value() }
+    private let digest: FileDigest?
 
-    init(path: String) throws {
+    init(path: String, hashing: Bool) throws {
         self.path = path
         var reader = try CSVReader(path: path)
         try reader.readHeader()
         let header = reader.header
-        digest = FileDigest(path: path)
+        digest = hashing ? FileDigest(path: path) : nil
         var index: [String: Int] = [:]
         for (position, name) in header.enumerated() where index[name] == nil { index[name] = position }
         var lower: [String: Int] = [:]

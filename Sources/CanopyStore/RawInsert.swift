@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// A prepared insert bound and stepped through SQLite's C API. The big imports (the lake's events,
-/// the cost ledger's rows) write millions of rows, and building `StatementArguments` for each
-/// (every value boxed as an existential) cost as much as SQLite's own work. Values are stored as
+/// A prepared insert bound and stepped through SQLite's C API. The lake's imports write millions
+/// of rows (events, and the links of detections to them), and building `StatementArguments` for
+/// each (every value boxed as an existential) cost as much as SQLite's own work. Values are stored as
 /// GRDB stores them, so everything that reads the rows through GRDB sees the same.
 struct RawInsert {
     let statement: Statement
@@ -30,16 +30,6 @@ struct RawInsert {
     }
 
     func bind(_ index: Int32, _ value: Bool?) { bind(index, value.map { $0 ? 1 : 0 }) }
-
-    func bind(_ index: Int32, _ value: DatabaseValue) {
-        switch value.storage {
-        case .null: break
-        case .int64(let number): sqlite3_bind_int64(handle, index, number)
-        case .double(let number): sqlite3_bind_double(handle, index, number)
-        case .string(let text): bind(index, text)
-        case .blob(let data): data.withUnsafeBytes { bytes in _ = sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient) }
-        }
-    }
 
     /// Runs the insert; true when it wrote a row (false: an `ON CONFLICT DO NOTHING` skipped it).
     /// `borrowing` is bound in place, not copied (SQLite reads it during the step), for the one

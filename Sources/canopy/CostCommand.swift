@@ -34,13 +34,15 @@ struct CostCommand: AsyncParsableCommand {
             let local = try await S3Sources.localFiles(
                 paths, suffixes: [".csv", ".csv.gz"], work: work, aws: aws)
             // A file imported before under the same name is hashed first, so an unchanged one is
-            // known without reading its rows; any other is hashed as its rows are read (one pass
-            // over the file instead of two), and found unchanged, if it is, at the end.
+            // known without reading its rows; any other is hashed while its rows are read (on a
+            // thread of its own, not in a pass before), and found unchanged, if it is, at the end.
             let knownNames = Set(try await store.costImports().map(\.file))
             for (path, name) in local {
-                let file: CostFile
-                do { file = try CostFile.open(path) } catch let error as IngestError { throw ImportFailed(error: error, shownAs: (path, name)) }
                 let digest = knownNames.contains(name) ? try Self.sha256(path) : nil
+                let file: CostFile
+                do { file = try CostFile.open(path, hashing: digest == nil) } catch let error as IngestError {
+                    throw ImportFailed(error: error, shownAs: (path, name))
+                }
                 let format = file.format
                 do {
                     if let imported = try await store.importCosts(file: name, sha256: digest, format: format, rows: file, actor: actor.resolved) {
