@@ -29,8 +29,9 @@ enum FOCUSMapping {
 
         init(header: [String], resolve: (String) -> Int?) {
             typed = Typed.allCases.map { Row.Column(position: resolve($0.name), name: $0.name) }
-            let typedNames = Set(Typed.allCases.map(\.name))
-            others = header.enumerated().filter { !typedNames.contains($0.element) }.map { Row.Column(position: $0.offset, name: $0.element) }
+            // A name the header repeats is read from its first column, as every lookup by name is.
+            var seen = Set(Typed.allCases.map(\.name))
+            others = header.enumerated().filter { seen.insert($0.element).inserted }.map { Row.Column(position: $0.offset, name: $0.element) }
         }
 
         subscript(_ column: Typed) -> Row.Column { typed[column.rawValue] }

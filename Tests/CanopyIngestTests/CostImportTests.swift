@@ -190,6 +190,16 @@ import Testing
         #expect(try await Self.ledgerTotals(store) == ["2025-01 AWS": 10, "2025-02 AWS": Decimal(string: "2.5")!])
     }
 
+    /// Columns FOCUS does not type are kept by name; a name the header repeats keeps its first
+    /// column's value, as every lookup by name does.
+    @Test func untypedColumnsAreKeptByNameFirstOneWins() throws {
+        let path = try Self.write(Self.focusHeader + ",x_Team,PricingUnit,x_Team\n" + Self.focusLine("1") + ",grid,Hours,other\n")
+        var file = try CostFile.open(path, hashing: false)
+        let record = try #require(try file.next())
+        #expect(record.columns == ["x_Team": "grid", "PricingUnit": "Hours"])
+        #expect(file.sha256 == nil)
+    }
+
     @Test func curTwoPointZeroMapsLikeLegacyCUR() async throws {
         let header = "bill_payer_account_id,bill_billing_period_start_date,bill_billing_period_end_date,line_item_usage_account_id,line_item_line_item_type,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,line_item_unblended_cost,line_item_currency_code,line_item_usage_amount,product_region,resource_tags"
         let line = "111,2025-03-01T00:00:00.000Z,2025-04-01T00:00:00.000Z,599006413549,Usage,2025-03-02T00:00:00.000Z,2025-03-02T01:00:00.000Z,AmazonEC2,0.0464,USD,1,us-east-1,\"{\"\"user_App\"\": \"\"scada\"\"}\""
