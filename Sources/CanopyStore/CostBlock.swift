@@ -394,7 +394,11 @@ extension CostBlock {
             let chargeStarts = try dates(.chargePeriodStart), chargeEnds = try dates(.chargePeriodEnd)
             let billed = try decimals(.billedCost), effective = try decimals(.effectiveCost), list = try decimals(.listCost)
             let contracted = try decimals(.contractedCost), quantities = try decimals(.consumedQuantity)
-            let tagSets = try texts(.tags).values.map { text in try text.map { try StoreCoding.decode([String: String].self, $0) } ?? [:] }
+            let tagSets = try texts(.tags).values.map { text -> [String: String] in
+                guard let text else { return [:] }
+                guard let tags = try? StoreCoding.decode([String: String].self, text) else { throw Damaged(reason: "'\(text.prefix(40))' is not a tag set") }
+                return tags
+            }
 
             func required<T>(_ values: [T?], _ column: Typed, _ row: Int) throws -> T {
                 guard let value = values[typed[column.rawValue].positions[row]] else { throw Damaged(reason: "row \(row) has no \(column)") }

@@ -78,6 +78,13 @@ import Testing
         var outOfRange = data
         outOfRange[outOfRange.count - 1] = 0xFF
         damaged.append(outOfRange)
+        // A tag set that is not JSON.
+        var memo = EncodedCostRow.Memo()
+        var row = EncodedCostRow(Self.records(1, seed: 3)[0], memo: &memo)
+        row.tags = "{oops"
+        var builder = CostBlockBuilder(period: "2024-09", provider: "AWS")
+        builder.append(row)
+        damaged.append(Data(builder.encoded()))
         for bytes in damaged {
             #expect(throws: CostBlock.Damaged.self) { _ = try CostBlock.records(bytes, provider: "AWS") }
         }
