@@ -105,7 +105,7 @@ final class GzipByteSource: ByteSource {
 /// The SHA-256 of a file, computed on a thread of its own while the file is imported: a second
 /// read from the page cache on a core the import leaves partly idle, instead of hashing on the
 /// thread that parses (the slower half of an import) or a whole pass before it.
-final class FileDigest: Sendable {
+public final class FileDigest: Sendable {
     private let state = State()
 
     init(path: String) {
@@ -146,18 +146,25 @@ final class FileDigest: Sendable {
         }
 
         private func hash(_ path: String) throws -> String {
-            var source = try FileByteSource(path: path)
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            var hasher = SHA256()
-            while true {
+            try FileDigest.sha256(path: path) {
                 condition.lock()
-                let stop = cancelled
-                condition.unlock()
-                if stop { throw IngestError.file(path, "hashing was stopped") }
-                let count = try source.read(into: &buffer)
-                if count == 0 { return hasher.finalize().hexEncoded }
-                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                defer { condition.unlock() }
+                return cancelled
             }
+        }
+    }
+
+    /// The SHA-256 (hex) of a file's bytes as stored, read in 1 MiB pieces; `stop` is asked
+    /// before each piece, and a true answer ends the hashing with an error.
+    public static func sha256(path: String, stop: () -> Bool = { false }) throws -> String {
+        var source = try FileByteSource(path: path)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var hasher = SHA256()
+        while true {
+            if stop() { throw IngestError.file(path, "hashing was stopped") }
+            let count = try source.read(into: &buffer)
+            if count == 0 { return hasher.finalize().hexEncoded }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
     }
 }

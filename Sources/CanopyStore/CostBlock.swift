@@ -171,12 +171,11 @@ struct CostBlockBuilder {
     private var extraNames: [String] = []
     private var extraPositions: [String: Int] = [:]
     private var extras: [CostColumnBuilder] = []
-    /// What the drill-down index needs: the (charge start, sub-account, service) positions the rows
-    /// hold, and the day of each charge start.
-    private var keys: Set<SIMD3<UInt32>> = []
+    /// The day of each charge start, by its position.
     private var days: [UInt32: String] = [:]
     /// The rows' sums per slice, the slice named by its values' positions: hashing nine small
-    /// integers a row, not nine strings, and the strings once a slice at the end.
+    /// integers a row, not nine strings, and the strings once a slice at the end. The drill-down
+    /// keys are these slices' (day, sub-account, service).
     private var sums: [SliceID: CostSums] = [:]
 
     private struct SliceID: Hashable {
@@ -220,7 +219,6 @@ struct CostBlockBuilder {
         _ = put(.commitmentDiscountID, r.commitmentDiscountID)
         _ = put(.commitmentDiscountStatus, r.commitmentDiscountStatus)
         let tags = put(.tags, e.tags)
-        keys.insert(SIMD3(start, subAccount, service))
         sums[
             SliceID(
                 chargeStart: start, billingAccount: billingAccount, subAccount: subAccount, service: service, region: region, category: category,
@@ -252,7 +250,7 @@ struct CostBlockBuilder {
     var drillDownKeys: Set<DrillDownKey> {
         let subAccounts = typed[CostBlock.Typed.subAccountID.rawValue].values
         let services = typed[CostBlock.Typed.serviceName.rawValue].values
-        return Set(keys.map { DrillDownKey(day: days[$0.x] ?? "", subAccount: subAccounts[Int($0.y)], service: services[Int($0.z)]) })
+        return Set(sums.keys.map { DrillDownKey(day: days[$0.chargeStart] ?? "", subAccount: subAccounts[Int($0.subAccount)], service: services[Int($0.service)]) })
     }
 
     /// The block's sums per slice.

@@ -417,8 +417,6 @@ extension SQLiteStore: CostRepository {
             arguments: [file, known ?? "", format.rawValue, now, actor])
         let importID = db.lastInsertedRowID
         var blocks = try CostBlockWriter(db)
-        var count = 0
-        var total = ExactSum()
         // Reading rows (CSV parsing, FOCUS mapping) runs on a thread of its own, a batch ahead of
         // the writing (text encodings, blocks, sums): the two halves cost about the same, and a
         // server has a second core.
@@ -427,11 +425,7 @@ extension SQLiteStore: CostRepository {
         defer { pipe.cancel() }
         var memo = EncodedCostRow.Memo()
         while let batch = try pipe.take() {
-            for record in batch {
-                count += 1
-                total.add(record.billedCost)
-                try blocks.append(EncodedCostRow(record, memo: &memo), importID: importID, db)
-            }
+            for record in batch { try blocks.append(EncodedCostRow(record, memo: &memo), importID: importID, db) }
             pipe.giveBack(batch)
         }
         try blocks.finish(db)
@@ -442,7 +436,13 @@ extension SQLiteStore: CostRepository {
         // The daily sums are the slices folded (a slice is a day key and more).
         let slices = blocks.slices
         var sums: [CostDayKey: CostSums] = [:]
-        for (key, slice) in slices { sums[key.day, default: CostSums()].add(slice) }
+        var all = CostSums()
+        for (key, slice) in slices {
+            sums[key.day, default: CostSums()].add(slice)
+            all.add(slice)
+        }
+        let count = all.rows
+        let total = all.billed
         let periods = Set(slices.keys.map { "\($0.day.period) \($0.day.provider)" })
         // What this import covers replaces what was there, in this same transaction.
         for entry in periods {

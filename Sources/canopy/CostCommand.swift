@@ -6,7 +6,6 @@ import CanopyIngest
 import CanopyModel
 import CanopyPolicy
 import CanopyStore
-import Crypto
 import Foundation
 
 /// `--metric billed|effective`; ArgumentParser names the choices when another is given.
@@ -38,9 +37,12 @@ struct CostCommand: AsyncParsableCommand {
             // thread of its own, not in a pass before), and found unchanged, if it is, at the end.
             let knownNames = Set(try await store.costImports().map(\.file))
             for (path, name) in local {
-                let digest = knownNames.contains(name) ? try Self.sha256(path) : nil
+                let digest: String?
                 let file: CostFile
-                do { file = try CostFile.open(path, hashing: digest == nil) } catch let error as IngestError {
+                do {
+                    digest = knownNames.contains(name) ? try FileDigest.sha256(path: path) : nil
+                    file = try CostFile.open(path, hashing: digest == nil)
+                } catch let error as IngestError {
                     throw ImportFailed(error: error, shownAs: (path, name))
                 }
                 let format = file.format
@@ -58,13 +60,6 @@ struct CostCommand: AsyncParsableCommand {
                     throw ImportFailed(error: error, shownAs: (path, name))
                 }
             }
-        }
-
-        static func sha256(_ path: String) throws -> String {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("\(path): cannot be read") }
-            var hasher = SHA256()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
         }
     }
 
