@@ -19,6 +19,8 @@ public struct CostFile: CostRowSource {
     /// The first currency seen per billing period and provider: one period is one currency.
     private var currencies: [PeriodKey: String] = [:]
     private var months: [Date: String] = [:]
+    /// The last row's billing period start, provider and currency.
+    private var lastPeriod: (start: Date, provider: String, currency: String)?
 
     private struct PeriodKey: Hashable {
         var month: String
@@ -114,6 +116,10 @@ public struct CostFile: CostRowSource {
         case .azureEA: record = try AzureMapping.record(row, header: reader.header)
         case .oci: record = try OCIMapping.record(row, header: reader.header)
         }
+        // Rows come in runs of one period and provider: the run's currency was checked already.
+        if let last = lastPeriod, last.start == record.billingPeriodStart, last.provider == record.provider, last.currency == record.billingCurrency {
+            return record
+        }
         let month: String
         if let known = months[record.billingPeriodStart] {
             month = known
@@ -131,6 +137,7 @@ public struct CostFile: CostRowSource {
         } else {
             currencies[key] = record.billingCurrency
         }
+        lastPeriod = (record.billingPeriodStart, record.provider, record.billingCurrency)
         return record
     }
 }

@@ -26,23 +26,25 @@ enum FOCUSMapping {
     struct Columns {
         private let typed: [Row.Column]
         let others: [Row.Column]
+        /// The others' names, shared by every row of the file.
+        let otherNames: CostColumns.Names
 
         init(header: [String], resolve: (String) -> Int?) {
             typed = Typed.allCases.map { Row.Column(position: resolve($0.name), name: $0.name) }
             // A name the header repeats is read from its first column, as every lookup by name is.
             var seen = Set(Typed.allCases.map(\.name))
             others = header.enumerated().filter { seen.insert($0.element).inserted }.map { Row.Column(position: $0.offset, name: $0.element) }
+            otherNames = CostColumns.Names(others.map(\.name))
         }
 
         subscript(_ column: Typed) -> Row.Column { typed[column.rawValue] }
     }
 
     static func record(_ row: Row, columns c: Columns) throws -> CostRecord {
-        var columns: [String: String] = [:]
-        columns.reserveCapacity(c.others.count)
-        for column in c.others {
-            if let value = row.text(column) { columns[column.name] = value }
-        }
+        var values: [String?] = []
+        values.reserveCapacity(c.others.count)
+        for column in c.others { values.append(row.text(column)) }
+        let columns = CostColumns(names: c.otherNames, values: values)
         // 1.3 names who sold the service and whose infrastructure ran it; before, ProviderName was both.
         guard let provider = row.text(c[.serviceProviderName]) ?? row.text(c[.providerName]) else {
             throw row.fail("ProviderName", "is empty; it is required")
@@ -177,7 +179,7 @@ enum CURMapping {
             regionID: text("product/region") ?? text("product/regionCode"), resourceID: resourceID,
             resourceType: arnParts.flatMap { $0.count > 5 ? $0[5].split(separator: "/").first.map(String.init) : nil },
             skuID: text("product/sku"), consumedQuantity: usage, consumedUnit: text("pricing/unit"), commitmentDiscountID: savingsPlan ?? reservation,
-            tags: tags, columns: columns.compactMapValues { $0 })
+            tags: tags, columns: CostColumns(columns.compactMapValues { $0 }))
     }
 }
 
@@ -213,7 +215,7 @@ enum AzureMapping {
             serviceName: row.text("MeterCategory") ?? row.text("ConsumedService"), serviceCategory: nil, regionID: row.text("ResourceLocation"),
             resourceID: row.text("ResourceId"), resourceType: row.text("ConsumedService"), skuID: row.text("PartNumber") ?? row.text("MeterId"),
             consumedQuantity: quantity, consumedUnit: row.text("UnitOfMeasure"), commitmentDiscountID: row.text("ReservationId"),
-            tags: try row.tags("Tags"), columns: columns.compactMapValues { $0 })
+            tags: try row.tags("Tags"), columns: CostColumns(columns.compactMapValues { $0 }))
     }
 }
 
@@ -243,6 +245,6 @@ enum OCIMapping {
             chargeClass: row.text("lineItem/isCorrection") == "true" ? "Correction" : nil, chargeFrequency: "Usage-Based",
             serviceName: row.text("product/service"), regionID: row.text("product/region"), resourceID: row.text("product/resourceId"),
             skuID: row.text("cost/productSku"), consumedQuantity: try row.decimal("usage/billedQuantity"), consumedUnit: row.text("cost/skuUnitDescription"),
-            tags: tags, columns: columns.compactMapValues { $0 })
+            tags: tags, columns: CostColumns(columns.compactMapValues { $0 }))
     }
 }

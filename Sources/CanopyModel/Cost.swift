@@ -37,7 +37,7 @@ public struct CostRecord: Sendable, Hashable {
     public var commitmentDiscountStatus: String?
     public var tags: [String: String]
     /// Every other column of the row by its FOCUS (or `x_`) name, as text.
-    public var columns: [String: String]
+    public var columns: CostColumns
 
     public init(
         billingPeriodStart: Date, billingPeriodEnd: Date, chargePeriodStart: Date, chargePeriodEnd: Date, provider: String,
@@ -46,7 +46,7 @@ public struct CostRecord: Sendable, Hashable {
         contractedCost: Decimal, chargeCategory: String, chargeClass: String? = nil, chargeFrequency: String? = nil, serviceName: String? = nil,
         serviceCategory: String? = nil, regionID: String? = nil, resourceID: String? = nil, resourceType: String? = nil, skuID: String? = nil,
         consumedQuantity: Decimal? = nil, consumedUnit: String? = nil, commitmentDiscountID: String? = nil,
-        commitmentDiscountStatus: String? = nil, tags: [String: String] = [:], columns: [String: String] = [:]
+        commitmentDiscountStatus: String? = nil, tags: [String: String] = [:], columns: CostColumns = [:]
     ) {
         self.billingPeriodStart = billingPeriodStart
         self.billingPeriodEnd = billingPeriodEnd

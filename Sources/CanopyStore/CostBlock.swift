@@ -59,7 +59,7 @@ struct CostColumnBuilder {
     init(rows: Int = 0) {
         // A column first seen after some rows: those rows do not have it.
         if rows > 0 {
-            insert(nil, hash: Self.hash(nil))
+            _ = insert(nil, hash: Self.hash(nil))
             self.rows = Array(repeating: 0, count: rows)
         }
     }
@@ -171,6 +171,9 @@ struct CostBlockBuilder {
     private var extraNames: [String] = []
     private var extraPositions: [String: Int] = [:]
     private var extras: [CostColumnBuilder] = []
+    /// The last rows' column names, and the extra column of each (nil: none yet). Held, so the
+    /// names object cannot be freed and another one take its place.
+    private var extrasOfNames: (names: CostColumns.Names, positions: [Int?]) = (CostColumns().names, [])
     /// The day of each charge start, by its position.
     private var days: [UInt32: String] = [:]
     /// The rows' sums per slice, the slice named by its values' positions: hashing nine small
@@ -187,8 +190,7 @@ struct CostBlockBuilder {
         self.provider = provider
     }
 
-    mutating func append(_ e: EncodedCostRow) {
-        let r = e.record
+    mutating func append(_ r: CostRecord, _ e: EncodedCostRow) {
         func put(_ column: CostBlock.Typed, _ value: String?) -> UInt32 { typed[column.rawValue].append(value) }
         _ = put(.billingPeriodStart, e.billingPeriodStart)
         _ = put(.billingPeriodEnd, e.billingPeriodEnd)
@@ -224,20 +226,32 @@ struct CostBlockBuilder {
                 chargeStart: start, billingAccount: billingAccount, subAccount: subAccount, service: service, region: region, category: category,
                 currency: currency, resourceType: resourceType, tags: tags), default: CostSums()
         ].add(r)
-        for (name, value) in r.columns {
-            if let position = extraPositions[name] {
+        appendExtras(r.columns)
+        rows += 1
+        // Columns this row does not have.
+        for index in extras.indices where extras[index].count < rows { extras[index].append(nil) }
+    }
+
+    /// Adds a row's untyped columns. Rows share their names (a file's header): which of the
+    /// block's columns each name goes to is looked up once for all the rows that share them.
+    private mutating func appendExtras(_ columns: CostColumns) {
+        if columns.names !== extrasOfNames.names {
+            extrasOfNames = (columns.names, columns.names.names.map { extraPositions[$0] })
+        }
+        for (index, value) in columns.values.enumerated() {
+            guard let value else { continue }
+            if let position = extrasOfNames.positions[index] {
                 extras[position].append(value)
             } else {
+                let name = columns.names.names[index]
                 extraPositions[name] = extras.count
+                extrasOfNames.positions[index] = extras.count
                 extraNames.append(name)
                 var column = CostColumnBuilder(rows: rows)
                 column.append(value)
                 extras.append(column)
             }
         }
-        rows += 1
-        // Columns this row does not have.
-        for index in extras.indices where extras[index].count < rows { extras[index].append(nil) }
     }
 
     struct DrillDownKey: Hashable {
@@ -371,6 +385,7 @@ extension CostBlock {
                 extras.append((name, column.values, column.positions))
             }
             guard reader.offset == raw.count else { throw Damaged(reason: "bytes follow its last column") }
+            guard Set(extras.map(\.name)).count == extras.count else { throw Damaged(reason: "a column name is repeated") }
 
             // Each distinct value is given its type once.
             func texts(_ column: Typed) -> (values: [String?], positions: [Int]) { typed[column.rawValue] }
@@ -406,11 +421,9 @@ extension CostBlock {
 
             var records: [CostRecord] = []
             records.reserveCapacity(rows)
+            let names = CostColumns.Names(extras.map(\.name))
             for row in 0..<rows {
-                var columns: [String: String] = [:]
-                for extra in extras {
-                    if let value = extra.values[extra.positions[row]] { columns[extra.name] = value }
-                }
+                let columns = CostColumns(names: names, values: extras.map { $0.values[$0.positions[row]] })
                 records.append(
                     CostRecord(
                         billingPeriodStart: try required(billingStarts, .billingPeriodStart, row),

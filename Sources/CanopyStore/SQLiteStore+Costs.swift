@@ -130,9 +130,9 @@ struct CostSums {
     }
 }
 
-/// A ledger row with its text encodings done, as a block stores it.
+/// A ledger row's text encodings, as a block stores them (the row itself travels beside it, not
+/// in it: a copy of a row is forty retains).
 struct EncodedCostRow {
-    var record: CostRecord
     var period, day: String
     var billingPeriodStart, billingPeriodEnd, chargePeriodStart, chargePeriodEnd: String
     var billed, effective, list, contracted: String
@@ -160,7 +160,6 @@ struct EncodedCostRow {
             memo.calendar[date] = value
             return value
         }
-        record = r
         period = days(r.billingPeriodStart).month
         day = days(r.chargePeriodStart).day
         billingPeriodStart = text(r.billingPeriodStart)
@@ -204,10 +203,10 @@ struct CostBlockWriter {
         insertKey = try db.makeStatement(sql: "INSERT INTO cost_block_key (day, sub_account_id, service_name, block_id) VALUES (?, ?, ?, ?)")
     }
 
-    mutating func append(_ e: EncodedCostRow, importID: Int64, _ db: Database) throws {
-        let key = Key(importID: importID, period: e.period, provider: e.record.provider)
+    mutating func append(_ r: CostRecord, _ e: EncodedCostRow, importID: Int64, _ db: Database) throws {
+        let key = Key(importID: importID, period: e.period, provider: r.provider)
         if builders[key]?.rows == CostBlock.rowsPerBlock, let full = builders.removeValue(forKey: key) { try write(full, importID: importID, db) }
-        builders[key, default: CostBlockBuilder(period: e.period, provider: e.record.provider)].append(e)
+        builders[key, default: CostBlockBuilder(period: e.period, provider: r.provider)].append(r, e)
     }
 
     mutating func finish(_ db: Database) throws {
@@ -425,7 +424,10 @@ extension SQLiteStore: CostRepository {
         defer { pipe.cancel() }
         var memo = EncodedCostRow.Memo()
         while let batch = try pipe.take() {
-            for record in batch { try blocks.append(EncodedCostRow(record, memo: &memo), importID: importID, db) }
+            // Rows read in place, not copied out of the batch.
+            try batch.withUnsafeBufferPointer { rows in
+                for index in rows.indices { try blocks.append(rows[index], EncodedCostRow(rows[index], memo: &memo), importID: importID, db) }
+            }
             pipe.giveBack(batch)
         }
         try blocks.finish(db)
@@ -614,7 +616,7 @@ extension SQLiteStore: CostRepository {
             regionID: row["region_id"], resourceID: row["resource_id"], resourceType: row["resource_type"], skuID: row["sku_id"],
             consumedQuantity: (row["consumed_quantity"] as String?).map(Self.decimal), consumedUnit: row["consumed_unit"],
             commitmentDiscountID: row["commitment_discount_id"], commitmentDiscountStatus: row["commitment_discount_status"],
-            tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: try StoreCoding.decode([String: String].self, row["columns"]))
+            tags: try StoreCoding.decode([String: String].self, row["tags"]), columns: CostColumns(try StoreCoding.decode([String: String].self, row["columns"])))
     }
 
     /// Moves the ledger's rows from `cost_row` into blocks, import by import, period by period,
@@ -624,7 +626,8 @@ extension SQLiteStore: CostRepository {
         var memo = EncodedCostRow.Memo()
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM cost_row ORDER BY id")
         while let row = try rows.next() {
-            try blocks.append(EncodedCostRow(try legacyCostRecord(row), memo: &memo), importID: row["import_id"], db)
+            let record = try legacyCostRecord(row)
+            try blocks.append(record, EncodedCostRow(record, memo: &memo), importID: row["import_id"], db)
         }
         try blocks.finish(db)
         try db.execute(sql: "DROP TABLE cost_row")

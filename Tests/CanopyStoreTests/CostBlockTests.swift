@@ -20,9 +20,12 @@ import Testing
             return Decimal(sign: .plus, exponent: -Int(random.next() % 14), significand: mantissa)
         }
         let start = Date(timeIntervalSince1970: 1_725_148_800)
+        let shared = CostColumns.Names(["ChargeDescription", "PricingUnit", "x_Late"])
         return (0..<count).map { index in
             let hour = Double(random.next() % 720) * 3_600 + (random.next() % 5 == 0 ? 0.125 : 0)
-            var columns: [String: String] = [:]
+            // Rows of a file share their column names (absent values nil); rows built one by one
+            // have names of their own.
+            var columns: CostColumns = index % 3 == 0 ? CostColumns(names: shared, values: [nil, nil, nil]) : [:]
             if random.next() % 2 == 0 { columns["PricingUnit"] = pick(["Hours", "GB-Mo", "Requests"]) }
             if index > count / 2 { columns["x_Late"] = "late \(random.next() % 7)" }
             if random.next() % 4 == 0 { columns["ChargeDescription"] = "line \"quoted\", ünïcode 用量 \(random.next() % 50)" }
@@ -44,7 +47,7 @@ import Testing
     static func block(_ records: [CostRecord]) -> CostBlockBuilder {
         var memo = EncodedCostRow.Memo()
         var builder = CostBlockBuilder(period: "2024-09", provider: "AWS")
-        for record in records { builder.append(EncodedCostRow(record, memo: &memo)) }
+        for record in records { builder.append(record, EncodedCostRow(record, memo: &memo)) }
         return builder
     }
 
@@ -66,7 +69,7 @@ import Testing
         let text = records.reduce(0) { total, r in
             total + [r.billingAccountID, r.billingCurrency, r.chargeCategory, r.resourceID ?? "", r.serviceName ?? "", r.subAccountID ?? ""].joined().utf8.count
                 + [r.billedCost, r.effectiveCost, r.listCost, r.contractedCost].map(\.exactText).joined().utf8.count + 4 * 20
-                + r.columns.values.joined().utf8.count + CanopyJSON.object(r.tags).utf8.count
+                + r.columns.dictionary.values.joined().utf8.count + CanopyJSON.object(r.tags).utf8.count
         }
         #expect(data.count < text, "\(data.count) bytes for \(text) bytes of text")
     }
@@ -80,10 +83,11 @@ import Testing
         damaged.append(outOfRange)
         // A tag set that is not JSON.
         var memo = EncodedCostRow.Memo()
-        var row = EncodedCostRow(Self.records(1, seed: 3)[0], memo: &memo)
+        let record = Self.records(1, seed: 3)[0]
+        var row = EncodedCostRow(record, memo: &memo)
         row.tags = "{oops"
         var builder = CostBlockBuilder(period: "2024-09", provider: "AWS")
-        builder.append(row)
+        builder.append(record, row)
         damaged.append(Data(builder.encoded()))
         for bytes in damaged {
             #expect(throws: CostBlock.Damaged.self) { _ = try CostBlock.records(bytes, provider: "AWS") }
@@ -119,7 +123,7 @@ import Testing
                         SQLiteStore.decimalText(r.effectiveCost), SQLiteStore.decimalText(r.listCost), SQLiteStore.decimalText(r.contractedCost),
                         r.chargeCategory, r.chargeClass, r.chargeFrequency, r.serviceName, r.serviceCategory, r.regionID, r.resourceID, r.resourceType,
                         r.skuID, r.consumedQuantity.map(SQLiteStore.decimalText), r.consumedUnit, r.commitmentDiscountID, r.commitmentDiscountStatus,
-                        CanopyJSON.object(r.tags), CanopyJSON.object(r.columns),
+                        CanopyJSON.object(r.tags), CanopyJSON.object(r.columns.dictionary),
                     ])
             }
         }
