@@ -147,7 +147,7 @@ struct EncodedCostRow {
         fileprivate var tags: [[String: String]: String] = [:]
     }
 
-    init(_ r: CostRecord, memo: inout Memo) {
+    init(_ r: borrowing CostRecord, memo: inout Memo) {
         func text(_ date: Date) -> String {
             if let known = memo.dates[date] { return known }
             let value = CostBlock.text(date)
@@ -192,6 +192,11 @@ struct CostBlockWriter {
         var period, provider: String
     }
 
+    /// The builder rows go to now, kept out of `builders`: rows come in long runs of one period
+    /// and provider, and a builder in a dictionary is looked up (and copied into) once a row.
+    private var currentKey: Key?
+    private var current = CostBlockBuilder(period: "", provider: "")
+    /// The other open builders.
     private var builders: [Key: CostBlockBuilder] = [:]
     /// The sums of every block written, per slice.
     private(set) var slices: [CostSliceKey: CostSums] = [:]
@@ -204,12 +209,23 @@ struct CostBlockWriter {
     }
 
     mutating func append(_ r: CostRecord, _ e: EncodedCostRow, importID: Int64, _ db: Database) throws {
-        let key = Key(importID: importID, period: e.period, provider: r.provider)
-        if builders[key]?.rows == CostBlock.rowsPerBlock, let full = builders.removeValue(forKey: key) { try write(full, importID: importID, db) }
-        builders[key, default: CostBlockBuilder(period: e.period, provider: r.provider)].append(r, e)
+        if currentKey?.importID != importID || currentKey?.period != e.period || currentKey?.provider != r.provider {
+            let key = Key(importID: importID, period: e.period, provider: r.provider)
+            if let open = currentKey { builders[open] = current }
+            current = builders.removeValue(forKey: key) ?? CostBlockBuilder(period: e.period, provider: r.provider)
+            currentKey = key
+        }
+        if current.rows == CostBlock.rowsPerBlock {
+            try write(current, importID: importID, db)
+            current = CostBlockBuilder(period: e.period, provider: r.provider)
+        }
+        current.append(r, e)
     }
 
     mutating func finish(_ db: Database) throws {
+        if let open = currentKey { builders[open] = current }
+        currentKey = nil
+        current = CostBlockBuilder(period: "", provider: "")
         for (key, builder) in builders.sorted(by: { ($0.key.importID, $0.key.period, $0.key.provider) < ($1.key.importID, $1.key.period, $1.key.provider) }) {
             try write(builder, importID: key.importID, db)
         }
@@ -247,12 +263,14 @@ final class CostRowPipe: @unchecked Sendable {
     private var cancelled = false
 
     /// Hands a batch over, waiting while the writer is `depth` behind; false once cancelled.
-    func put(_ batch: [CostRecord]) -> Bool {
+    /// The batch is given up, not shared: the writer, holding the only reference, works on it in
+    /// place.
+    func put(_ batch: consuming [CostRecord]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while batches.count >= Self.depth, !cancelled { condition.wait() }
         guard !cancelled else { return false }
-        batches.append(batch)
+        batches.append(consume batch)
         condition.broadcast()
         return true
     }
@@ -423,10 +441,17 @@ extension SQLiteStore: CostRepository {
         Thread.detachNewThread { Self.readRows(from: box, into: pipe) }
         defer { pipe.cancel() }
         var memo = EncodedCostRow.Memo()
-        while let batch = try pipe.take() {
-            // Rows read in place, not copied out of the batch.
-            try batch.withUnsafeBufferPointer { rows in
-                for index in rows.indices { try blocks.append(rows[index], EncodedCostRow(rows[index], memo: &memo), importID: importID, db) }
+        while var batch = try pipe.take() {
+            // Each row is moved out of the batch and back, not copied (a copy of a row is forty
+            // retains, and its release as many): the batch goes back whole, for the reader to free.
+            try batch.withUnsafeMutableBufferPointer { rows in
+                for slot in rows.indices {
+                    let row = (rows.baseAddress! + slot).move()
+                    var failure: (any Error)?
+                    do { try blocks.append(row, EncodedCostRow(row, memo: &memo), importID: importID, db) } catch { failure = error }
+                    (rows.baseAddress! + slot).initialize(to: consume row)
+                    if let failure { throw failure }
+                }
             }
             pipe.giveBack(batch)
         }
@@ -475,9 +500,9 @@ extension SQLiteStore: CostRepository {
         var batch = pipe.emptyBatch()
         do {
             while let r = try box.source.next() {
-                batch.append(r)
+                batch.append(consume r)
                 if batch.count == CostRowPipe.batchSize {
-                    guard pipe.put(batch) else { return }
+                    guard pipe.put(consume batch) else { return }
                     batch = pipe.emptyBatch()
                 }
             }
