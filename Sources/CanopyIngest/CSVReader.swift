@@ -13,6 +13,22 @@ public enum IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
+/// One CSV record's fields as UTF-8 bytes (already checked), in place: a field becomes a string
+/// only when its text is asked for, and a number or a date is read from its bytes.
+public struct CSVFields {
+    fileprivate let bytes: [UInt8]
+    fileprivate let ends: [Int]
+
+    public var count: Int { ends.count }
+
+    public func withField<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        let start = index == 0 ? 0 : ends[index - 1]
+        return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<ends[index]])) }
+    }
+
+    public func text(_ index: Int) -> String { withField(index) { String(decoding: $0, as: UTF8.self) } }
+}
+
 /// RFC 4180 CSV read as a stream: quoted fields with doubled quotes and line breaks inside,
 /// CRLF or LF, a UTF-8 byte-order mark at the start. Every field must be UTF-8. Memory stays
 /// constant whatever the file's size.
@@ -79,7 +95,9 @@ public struct CSVReader {
     /// Reads the header; a header without commas but with `;` or tabs is a wrong-delimiter error.
     public mutating func readHeader() throws {
         guard try readRawRecord() else { throw IngestError.file(path, "is empty: expected a header line") }
-        header = try fields { index in "#\(index + 1)" }
+        try checkUTF8 { index in "#\(index + 1)" }
+        let fields = CSVFields(bytes: record, ends: ends)
+        header = (0..<fields.count).map(fields.text)
         if header.count == 1, let only = header.first, only.contains(";") || only.contains("\t") {
             throw IngestError.at(
                 file: path, line: 1, column: nil, "the header is separated by \(only.contains(";") ? "';'" : "tabs"), not commas: export as comma-separated CSV")
@@ -89,39 +107,37 @@ public struct CSVReader {
     /// The next record's fields as text, or nil at the end. A record with another number of fields
     /// than the header is an error (a broken quote or a stray delimiter).
     public mutating func next() throws -> [String]? {
+        guard let fields = try nextFields() else { return nil }
+        return (0..<fields.count).map(fields.text)
+    }
+
+    /// The next record's fields as bytes, read in place (`next()` without a string a field), or
+    /// nil at the end. Valid until the next record is read.
+    public mutating func nextFields() throws -> CSVFields? {
         guard try readRawRecord() else { return nil }
-        if ends.count == 1, ends[0] == 0 { return try next() }  // a blank line
+        if ends.count == 1, ends[0] == 0 { return try nextFields() }  // a blank line
         guard ends.count == header.count else {
             throw IngestError.at(
                 file: path, line: recordLine, column: nil,
                 "\(ends.count) fields where the header has \(header.count) (an unclosed quote or a stray delimiter?)")
         }
         let header = header
-        return try fields { header[$0] }
+        try checkUTF8 { header[$0] }
+        return CSVFields(bytes: record, ends: ends)
     }
 
-    /// The last record's fields as text; `column` names a field for the error when one is not UTF-8.
-    private func fields(column: (Int) -> String) throws -> [String] {
+    /// Every field of the last record is UTF-8; `column` names the first that is not, for the error.
+    private func checkUTF8(column: (Int) -> String) throws {
         try record.withUnsafeBufferPointer { bytes in
-            var values: [String] = []
-            values.reserveCapacity(ends.count)
-            // Nearly every export is ASCII: then one pass over the record shows every field is
-            // UTF-8, and each becomes a string without a check of its own.
-            let ascii = Self.isASCII(UnsafeRawBufferPointer(bytes))
+            // Nearly every export is ASCII: then one pass over the record shows every field is UTF-8.
+            guard !Self.isASCII(UnsafeRawBufferPointer(bytes)) else { return }
             var start = 0
             for (index, end) in ends.enumerated() {
-                let field = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                if ascii {
-                    values.append(String(decoding: field, as: UTF8.self))
-                } else {
-                    guard let text = String(validating: field, as: UTF8.self) else {
-                        throw IngestError.at(file: path, line: recordLine, column: column(index), "is not UTF-8 text: re-export the file as UTF-8")
-                    }
-                    values.append(text)
+                guard String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) != nil else {
+                    throw IngestError.at(file: path, line: recordLine, column: column(index), "is not UTF-8 text: re-export the file as UTF-8")
                 }
                 start = end
             }
-            return values
         }
     }
 

@@ -105,9 +105,9 @@ public struct CostFile: CostRowSource {
     }
 
     public mutating func next() throws -> CostRecord? {
-        guard let values = try reader.next() else { return nil }
+        guard let fields = try reader.nextFields() else { return nil }
         rowsRead += 1
-        let row = Row(values: values, index: index, lowerIndex: lowerIndex, line: reader.recordLine, path: path, tagCache: tagCache)
+        let row = Row(fields: fields, index: index, lowerIndex: lowerIndex, line: reader.recordLine, path: path, tagCache: tagCache)
         let record: CostRecord
         switch format {
         case .focus10, .focus11, .focus12, .focus13: record = try FOCUSMapping.record(row, columns: focusColumns!)
@@ -143,8 +143,9 @@ public struct CostFile: CostRowSource {
 }
 
 /// One record's values by column, with typed reads whose errors name the line and column.
+/// Numbers and dates are read from the field's bytes; only text becomes a string.
 struct Row {
-    let values: [String]
+    let fields: CSVFields
     let index: [String: Int]
     let lowerIndex: [String: Int]
     let line: Int
@@ -164,8 +165,14 @@ struct Row {
 
     func text(_ column: Column) -> String? {
         guard let position = column.position else { return nil }
-        let value = values[position]
-        return value.isEmpty || value == "NULL" ? nil : value
+        return fields.withField(position) { Self.isAbsent($0) ? nil : String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// An empty field or `NULL`: no value.
+    private static func isAbsent(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        field.isEmpty
+            || (field.count == 4 && field[0] == UInt8(ascii: "N") && field[1] == UInt8(ascii: "U") && field[2] == UInt8(ascii: "L")
+                && field[3] == UInt8(ascii: "L"))
     }
 
     func required(_ name: String) throws -> String { try required(column(name)) }
@@ -178,22 +185,29 @@ struct Row {
     func decimal(_ name: String) throws -> Decimal? { try decimal(column(name)) }
 
     func decimal(_ column: Column) throws -> Decimal? {
-        guard let value = text(column) else { return nil }
-        guard let number = Self.parseDecimal(value) else {
-            throw IngestError.at(file: path, line: line, column: column.name, "'\(value.prefix(40))' is not a number")
+        guard let position = column.position else { return nil }
+        return try fields.withField(position) { field in
+            guard !Self.isAbsent(field) else { return nil }
+            guard let number = Decimal(exactUTF8: field) else {
+                throw IngestError.at(file: path, line: line, column: column.name, "'\(String(decoding: field, as: UTF8.self).prefix(40))' is not a number")
+            }
+            return number
         }
-        return number
     }
 
     func date(_ name: String) throws -> Date? { try date(column(name)) }
 
     func date(_ column: Column) throws -> Date? {
-        guard let value = text(column) else { return nil }
-        guard let date = Self.parseDate(value) else {
-            throw IngestError.at(
-                file: path, line: line, column: column.name, "'\(value.prefix(40))' is not a date and time (expected e.g. 2024-09-01T00:00:00Z)")
+        guard let position = column.position else { return nil }
+        return try fields.withField(position) { field in
+            guard !Self.isAbsent(field) else { return nil }
+            guard let date = Self.parseDate(bytes: field) else {
+                throw IngestError.at(
+                    file: path, line: line, column: column.name,
+                    "'\(String(decoding: field, as: UTF8.self).prefix(40))' is not a date and time (expected e.g. 2024-09-01T00:00:00Z)")
+            }
+            return date
         }
-        return date
     }
 
     func requiredDate(_ name: String) throws -> Date { try requiredDate(column(name)) }
@@ -207,9 +221,6 @@ struct Row {
 
     static let posix = Locale(identifier: "en_US_POSIX")
 
-    /// A plain decimal (`-12.5`, `0.00000080000`, `1E-7`); nothing else.
-    static func parseDecimal(_ text: String) -> Decimal? { Decimal(exactText: text) }
-
     /// `2024-09-01`, `2024-09-01 00:00:00`, `2024-09-01T00:00:00Z`, with fractions or an offset;
     /// `09/01/2024` (Azure's month-first dates).
     static func parseDate(_ text: String) -> Date? {
@@ -217,7 +228,7 @@ struct Row {
         return text.withUTF8(parseDate(bytes:))
     }
 
-    private static func parseDate(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
+    static func parseDate(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
         func number(_ from: Int, _ length: Int) -> Int? {
             guard from + length <= b.count else { return nil }
             var value = 0

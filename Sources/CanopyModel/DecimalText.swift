@@ -6,6 +6,13 @@ extension Decimal {
     /// assembled directly from the bytes, which ledgers and the cost store do millions of times;
     /// longer numbers go through Foundation's parser.
     public init?(exactText text: String) {
+        var text = text
+        guard let value = text.withUTF8({ Decimal(exactUTF8: $0) }) else { return nil }
+        self = value
+    }
+
+    /// `init?(exactText:)` of UTF-8 bytes (a field read in place).
+    public init?(exactUTF8 bytes: UnsafeBufferPointer<UInt8>) {
         var mantissa: UInt64 = 0
         var significant = 0
         var scale = 0
@@ -17,7 +24,7 @@ extension Decimal {
         var inExponent = false
         var exponentDigits = 0
         var index = 0
-        for byte in text.utf8 {
+        for byte in bytes {
             defer { index += 1 }
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -35,7 +42,7 @@ extension Decimal {
                 }
                 significant += 1
                 guard significant <= 19 else {
-                    guard let parsed = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+                    guard let parsed = Decimal(string: String(decoding: bytes, as: UTF8.self), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
                     self = parsed
                     return
                 }
@@ -62,7 +69,7 @@ extension Decimal {
         guard seenDigit, !inExponent || exponentDigits > 0 else { return nil }
         let power = exponentSign * exponent - scale
         guard (-128...127).contains(power) else {
-            guard let parsed = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            guard let parsed = Decimal(string: String(decoding: bytes, as: UTF8.self), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
             self = parsed
             return
         }
