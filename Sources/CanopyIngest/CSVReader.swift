@@ -112,7 +112,7 @@ public struct CSVReader {
     }
 
     /// The next record's fields as bytes, read in place (`next()` without a string a field), or
-    /// nil at the end. Valid until the next record is read.
+    /// nil at the end. Let go of them before reading the next record: kept, they cost a copy.
     public mutating func nextFields() throws -> CSVFields? {
         guard try readRawRecord() else { return nil }
         if ends.count == 1, ends[0] == 0 { return try nextFields() }  // a blank line
