@@ -89,6 +89,15 @@ import Testing
         var builder = CostBlockBuilder(period: "2024-09", provider: "AWS")
         builder.append(record, row)
         damaged.append(Data(builder.encoded()))
+        // Two columns of one name.
+        var twoNames = record
+        twoNames.columns = ["x_A": "1", "x_B": "2"]
+        var named = CostBlockBuilder(period: "2024-09", provider: "AWS")
+        named.append(twoNames, EncodedCostRow(twoNames, memo: &memo))
+        var repeated = named.encoded()
+        let second = try #require((0...(repeated.count - 3)).first { Array(repeated[$0..<($0 + 3)]) == Array("x_B".utf8) })
+        repeated[second + 2] = UInt8(ascii: "A")
+        damaged.append(Data(repeated))
         for bytes in damaged {
             #expect(throws: CostBlock.Damaged.self) { _ = try CostBlock.records(bytes, provider: "AWS") }
         }
