@@ -27,6 +27,9 @@ public struct CSVFields {
     }
 
     public func text(_ index: Int) -> String { withField(index) { String(decoding: $0, as: UTF8.self) } }
+
+    /// Every field as text.
+    public var texts: [String] { (0..<count).map(text) }
 }
 
 /// RFC 4180 CSV read as a stream: quoted fields with doubled quotes and line breaks inside,
@@ -96,8 +99,7 @@ public struct CSVReader {
     public mutating func readHeader() throws {
         guard try readRawRecord() else { throw IngestError.file(path, "is empty: expected a header line") }
         try checkUTF8 { index in "#\(index + 1)" }
-        let fields = CSVFields(bytes: record, ends: ends)
-        header = (0..<fields.count).map(fields.text)
+        header = CSVFields(bytes: record, ends: ends).texts
         if header.count == 1, let only = header.first, only.contains(";") || only.contains("\t") {
             throw IngestError.at(
                 file: path, line: 1, column: nil, "the header is separated by \(only.contains(";") ? "';'" : "tabs"), not commas: export as comma-separated CSV")
@@ -108,7 +110,7 @@ public struct CSVReader {
     /// than the header is an error (a broken quote or a stray delimiter).
     public mutating func next() throws -> [String]? {
         guard let fields = try nextFields() else { return nil }
-        return (0..<fields.count).map(fields.text)
+        return fields.texts
     }
 
     /// The next record's fields as bytes, read in place (`next()` without a string a field), or

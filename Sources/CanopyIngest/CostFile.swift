@@ -219,15 +219,8 @@ struct Row {
 
     func fail(_ column: String?, _ message: String) -> IngestError { IngestError.at(file: path, line: line, column: column, message) }
 
-    static let posix = Locale(identifier: "en_US_POSIX")
-
     /// `2024-09-01`, `2024-09-01 00:00:00`, `2024-09-01T00:00:00Z`, with fractions or an offset;
     /// `09/01/2024` (Azure's month-first dates).
-    static func parseDate(_ text: String) -> Date? {
-        var text = text
-        return text.withUTF8(parseDate(bytes:))
-    }
-
     static func parseDate(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
         func number(_ from: Int, _ length: Int) -> Int? {
             guard from + length <= b.count else { return nil }

@@ -179,7 +179,7 @@ enum CURMapping {
             regionID: text("product/region") ?? text("product/regionCode"), resourceID: resourceID,
             resourceType: arnParts.flatMap { $0.count > 5 ? $0[5].split(separator: "/").first.map(String.init) : nil },
             skuID: text("product/sku"), consumedQuantity: usage, consumedUnit: text("pricing/unit"), commitmentDiscountID: savingsPlan ?? reservation,
-            tags: tags, columns: CostColumns(columns.compactMapValues { $0 }))
+            tags: tags, columns: CostColumns(columns))
     }
 }
 
@@ -215,7 +215,7 @@ enum AzureMapping {
             serviceName: row.text("MeterCategory") ?? row.text("ConsumedService"), serviceCategory: nil, regionID: row.text("ResourceLocation"),
             resourceID: row.text("ResourceId"), resourceType: row.text("ConsumedService"), skuID: row.text("PartNumber") ?? row.text("MeterId"),
             consumedQuantity: quantity, consumedUnit: row.text("UnitOfMeasure"), commitmentDiscountID: row.text("ReservationId"),
-            tags: try row.tags("Tags"), columns: CostColumns(columns.compactMapValues { $0 }))
+            tags: try row.tags("Tags"), columns: CostColumns(columns))
     }
 }
 
@@ -245,6 +245,6 @@ enum OCIMapping {
             chargeClass: row.text("lineItem/isCorrection") == "true" ? "Correction" : nil, chargeFrequency: "Usage-Based",
             serviceName: row.text("product/service"), regionID: row.text("product/region"), resourceID: row.text("product/resourceId"),
             skuID: row.text("cost/productSku"), consumedQuantity: try row.decimal("usage/billedQuantity"), consumedUnit: row.text("cost/skuUnitDescription"),
-            tags: tags, columns: CostColumns(columns.compactMapValues { $0 }))
+            tags: tags, columns: CostColumns(columns))
     }
 }
